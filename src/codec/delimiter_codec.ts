@@ -78,6 +78,16 @@ export class DelimiterCodec implements Codec<Uint8Array> {
     if (delimiters.length === 0 || delimiters.some((d) => d.length === 0)) {
       throw new RangeError("DelimiterCodec needs at least one delimiter, none empty");
     }
+    for (const a of delimiters) {
+      for (const b of delimiters) {
+        const at = indexOfBytes(b, a);
+        if (at !== -1 && at + a.length < b.length) {
+          throw new RangeError(
+            `DelimiterCodec delimiter [${b}] can never match: [${a}] ends inside it`,
+          );
+        }
+      }
+    }
     if (!Number.isSafeInteger(maxLength) || maxLength < 1) {
       throw new RangeError(
         `DelimiterCodec maxLength must be a positive integer (got ${maxLength})`,
