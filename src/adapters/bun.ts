@@ -1,0 +1,302 @@
+/**
+ * The Bun transport, on `Bun.listen` and `Bun.connect`. Bun's `write()` takes
+ * what the kernel accepts and keeps nothing, so the rest is re-sent on
+ * `drain`; half-close is `shutdown()` (Bun's `end()` closes the whole socket).
+ *
+ * @example Pin the Bun transport
+ * ```ts ignore
+ * import { serve } from "@tcpkit/tcpkit/bun";
+ * await using server = await serve({ port: 0, handler: (conn) => conn.readable.pipeTo(conn.writable) });
+ * ```
+ *
+ * @module
+ */
+import { ConnectionClosedError, toTcpError, UnsupportedError } from "../errors.ts";
+import type { NetAddr, RawConn, RawListener, Transport } from "../transport.ts";
+import { bindTransport, type BoundApi } from "../bind.ts";
+
+interface BunSocket {
+  data: SocketState;
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  write(bytes: Uint8Array): number;
+  shutdown(): void;
+  end(): void;
+  terminate(): void;
+  pause(): void;
+  resume(): void;
+  setNoDelay(on?: boolean): boolean;
+  setKeepAlive(on?: boolean, delayMs?: number): boolean;
+  ref(): void;
+  unref(): void;
+}
+interface BunHandlers {
+  open(socket: BunSocket): void;
+  data(socket: BunSocket, chunk: Uint8Array): void;
+  drain(socket: BunSocket): void;
+  end(socket: BunSocket): void;
+  close(socket: BunSocket, error?: Error): void;
+  error(socket: BunSocket, error: Error): void;
+}
+interface BunListener {
+  readonly hostname: string;
+  readonly port: number;
+  stop(closeActive?: boolean): void;
+  ref(): void;
+  unref(): void;
+}
+interface BunApi {
+  listen(options: {
+    hostname: string;
+    port: number;
+    reusePort?: boolean;
+    exclusive?: boolean;
+    allowHalfOpen?: boolean;
+    socket: BunHandlers;
+  }): BunListener;
+  connect(
+    options: { hostname: string; port: number; allowHalfOpen?: boolean; socket: BunHandlers },
+  ): Promise<BunSocket>;
+}
+
+function bun(): BunApi {
+  const api = (globalThis as { Bun?: BunApi }).Bun;
+  if (!api) throw new UnsupportedError("Cannot use the Bun transport: this runtime is not Bun");
+  return api;
+}
+
+/** Bytes read ahead before the socket is paused. */
+const READ_AHEAD = 64 * 1024;
+
+/** Per-socket state, kept on `socket.data`; it is the socket's `RawConn`. */
+class SocketState implements RawConn {
+  localAddr: NetAddr;
+  remoteAddr: NetAddr;
+  #socket: BunSocket;
+  #queue: Uint8Array[] = [];
+  #queued = 0;
+  #paused = false;
+  #ended = false;
+  #closed = false;
+  #failure: unknown;
+  #reader: { resolve: (chunk: Uint8Array | null) => void; reject: (e: unknown) => void } | null =
+    null;
+  #writer: { bytes: Uint8Array; resolve: () => void; reject: (e: unknown) => void } | null = null;
+
+  constructor(socket: BunSocket) {
+    this.#socket = socket;
+    this.localAddr = { transport: "tcp", hostname: socket.localAddress, port: socket.localPort };
+    this.remoteAddr = { transport: "tcp", hostname: socket.remoteAddress, port: socket.remotePort };
+  }
+
+  get #peer(): string {
+    return `${this.remoteAddr.hostname}:${this.remoteAddr.port}`;
+  }
+
+  onData(chunk: Uint8Array): void {
+    const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (this.#reader && this.#queue.length === 0) return this.#settle(bytes);
+    this.#queue.push(bytes);
+    this.#queued += bytes.length;
+    if (this.#queued >= READ_AHEAD && !this.#paused) {
+      this.#paused = true;
+      this.#socket.pause();
+    }
+  }
+
+  onDrain(): void {
+    const writer = this.#writer;
+    if (!writer) return;
+    const n = this.#socket.write(writer.bytes);
+    if (n < 0) return;
+    if (n === writer.bytes.length) {
+      this.#writer = null;
+      writer.resolve();
+    } else writer.bytes = writer.bytes.subarray(n);
+  }
+
+  onEnd(): void {
+    this.#ended = true;
+    if (this.#reader && this.#queue.length === 0) this.#settle(null);
+  }
+
+  onClose(error?: unknown): void {
+    this.#closed = true;
+    if (error !== undefined && this.#failure === undefined) this.#failure = error;
+    this.onEnd();
+    const writer = this.#writer;
+    this.#writer = null;
+    writer?.reject(this.#error("write to"));
+    this.#closeWaiter?.();
+  }
+
+  #settle(chunk: Uint8Array | null): void {
+    const reader = this.#reader!;
+    this.#reader = null;
+    if (chunk === null && this.#failure !== undefined) reader.reject(this.#error("read from"));
+    else reader.resolve(chunk);
+  }
+
+  #error(what: string): Error {
+    return this.#failure !== undefined
+      ? toTcpError(this.#failure, `${what} ${this.#peer}`)
+      : new ConnectionClosedError(`Cannot ${what} ${this.#peer}: the connection is closed`);
+  }
+
+  read(): Promise<Uint8Array | null> {
+    const chunk = this.#queue.shift();
+    if (chunk) {
+      this.#queued -= chunk.length;
+      if (this.#paused && this.#queued < READ_AHEAD) {
+        this.#paused = false;
+        this.#socket.resume();
+      }
+      return Promise.resolve(chunk);
+    }
+    if (this.#ended) {
+      return this.#failure !== undefined
+        ? Promise.reject(this.#error("read from"))
+        : Promise.resolve(null);
+    }
+    return new Promise((resolve, reject) => (this.#reader = { resolve, reject }));
+  }
+
+  write(bytes: Uint8Array): Promise<void> {
+    if (this.#closed) return Promise.reject(this.#error("write to"));
+    const n = this.#socket.write(bytes);
+    if (n === bytes.length) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.#writer = { bytes: bytes.subarray(Math.max(n, 0)), resolve, reject };
+    });
+  }
+
+  closeWrite(): Promise<void> {
+    if (this.#closed) return Promise.reject(this.#error("close writing to"));
+    this.#socket.shutdown();
+    return Promise.resolve();
+  }
+
+  #closeWaiter: (() => void) | null = null;
+
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#closeWaiter = resolve;
+      this.#socket.end();
+    });
+  }
+
+  abort(): void {
+    if (!this.#closed) this.#socket.terminate();
+  }
+
+  setNoDelay(on: boolean): void {
+    this.#socket.setNoDelay(on);
+  }
+
+  setKeepAlive(on: boolean, delayMs?: number): void {
+    this.#socket.setKeepAlive(on, delayMs);
+  }
+
+  ref(): void {
+    this.#socket.ref();
+  }
+
+  unref(): void {
+    this.#socket.unref();
+  }
+}
+
+function handlers(onOpen: (state: SocketState) => void): BunHandlers {
+  return {
+    open(socket) {
+      socket.data = new SocketState(socket);
+      onOpen(socket.data);
+    },
+    data: (socket, chunk) => socket.data.onData(chunk),
+    drain: (socket) => socket.data.onDrain(),
+    end: (socket) => socket.data.onEnd(),
+    close: (socket, error) => socket.data?.onClose(error),
+    error: (socket, error) => socket.data?.onClose(error),
+  };
+}
+
+/** The transport on Bun's native sockets. */
+export const bunTransport: Transport = {
+  name: "bun",
+  caps: { halfClose: "native", reset: "native", reusePort: "native" },
+  async connect({ hostname, port, signal }) {
+    signal?.throwIfAborted();
+    let state: SocketState | undefined;
+    const abort = () => state?.abort();
+    signal?.addEventListener("abort", abort, { once: true });
+    try {
+      await bun().connect({
+        hostname,
+        port,
+        allowHalfOpen: true,
+        socket: handlers((s) => (state = s)),
+      });
+    } catch (error) {
+      throw toTcpError(error, `connect to ${hostname}:${port}`);
+    } finally {
+      signal?.removeEventListener("abort", abort);
+    }
+    if (signal?.aborted) throw signal.reason;
+    return state!;
+  },
+  listen({ hostname, port, reusePort }) {
+    const pending: SocketState[] = [];
+    let waiter: ((conn: RawConn | null) => void) | null = null;
+    let closed = false;
+    let server: BunListener;
+    try {
+      server = bun().listen({
+        hostname,
+        port,
+        reusePort,
+        exclusive: !reusePort,
+        allowHalfOpen: true,
+        socket: handlers((state) => {
+          if (closed) return state.abort();
+          if (!waiter) return void pending.push(state);
+          const w = waiter;
+          waiter = null;
+          w(state);
+        }),
+      });
+    } catch (error) {
+      return Promise.reject(toTcpError(error, `listen on ${hostname}:${port}`));
+    }
+    const listener: RawListener = {
+      addr: { transport: "tcp", hostname: server.hostname, port: server.port },
+      accept() {
+        const state = pending.shift();
+        if (state) return Promise.resolve(state);
+        if (closed) return Promise.resolve(null);
+        return new Promise((resolve) => (waiter = resolve));
+      },
+      close() {
+        if (!closed) {
+          closed = true;
+          server.stop(false);
+          waiter?.(null);
+          waiter = null;
+          for (const state of pending.splice(0)) state.abort();
+        }
+        return Promise.resolve();
+      },
+      ref: () => server.ref(),
+      unref: () => server.unref(),
+    };
+    return Promise.resolve(listener);
+  },
+};
+
+const api: BoundApi = bindTransport(bunTransport);
+/** {@linkcode serve} on the Bun transport. */
+export const serve: BoundApi["serve"] = api.serve;
+/** {@linkcode connect} on the Bun transport. */
+export const connect: BoundApi["connect"] = api.connect;

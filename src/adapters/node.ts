@@ -1,0 +1,222 @@
+/**
+ * The Node transport, on `node:net`. Sockets are half-open capable
+ * (`allowHalfOpen`), paused while nobody reads, and written with
+ * `write()` + `drain`, so memory stays bounded by the stream's high-water mark.
+ *
+ * @example Pin the Node transport
+ * ```ts ignore
+ * import { serve } from "tcpkit/node";
+ * await using server = await serve({ port: 0, handler: (conn) => conn.readable.pipeTo(conn.writable) });
+ * ```
+ *
+ * @module
+ */
+import * as net from "node:net";
+import { ConnectionClosedError, toTcpError } from "../errors.ts";
+import type { NetAddr, RawConn, RawListener, Transport } from "../transport.ts";
+import { bindTransport, type BoundApi } from "../bind.ts";
+
+/** Bytes read ahead before the socket is paused. */
+const READ_AHEAD = 64 * 1024;
+
+/** `reusePort` came in Node 22.12 and 23.1; older versions ignore it. */
+function hasReusePort(): boolean {
+  const [major, minor] =
+    (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node?.split(
+      ".",
+    ).map(Number) ?? [];
+  return major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
+}
+
+function netAddr(address: string | undefined, port: number | undefined): NetAddr {
+  return { transport: "tcp", hostname: address ?? "", port: port ?? 0 };
+}
+
+function toBytes(chunk: Uint8Array): Uint8Array {
+  return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+}
+
+function wrapSocket(socket: net.Socket): RawConn {
+  const localAddr = netAddr(socket.localAddress, socket.localPort);
+  const remoteAddr = netAddr(socket.remoteAddress, socket.remotePort);
+  const peer = `${remoteAddr.hostname}:${remoteAddr.port}`;
+  const queue: Uint8Array[] = [];
+  let queued = 0;
+  let ended = false;
+  let failure: unknown;
+  let waiter: { resolve: (chunk: Uint8Array | null) => void; reject: (e: unknown) => void } | null =
+    null;
+  let drainWaiter: { resolve: () => void; reject: (e: unknown) => void } | null = null;
+
+  const settle = () => {
+    if (!waiter) return;
+    const w = waiter;
+    if (queue.length > 0) {
+      waiter = null;
+      const chunk = queue.shift()!;
+      queued -= chunk.length;
+      w.resolve(chunk);
+    } else if (failure !== undefined) {
+      waiter = null;
+      w.reject(toTcpError(failure, `read from ${peer}`));
+    } else if (ended) {
+      waiter = null;
+      w.resolve(null);
+    }
+  };
+  socket.on("data", (chunk: Uint8Array) => {
+    queue.push(toBytes(chunk));
+    queued += chunk.length;
+    if (queued >= READ_AHEAD) socket.pause();
+    settle();
+  });
+  socket.on("end", () => {
+    ended = true;
+    settle();
+  });
+  socket.on("error", (error) => {
+    failure = error;
+    settle();
+  });
+  socket.on("drain", () => {
+    drainWaiter?.resolve();
+    drainWaiter = null;
+  });
+  socket.on("close", () => {
+    ended = true;
+    settle();
+    drainWaiter?.reject(
+      failure ?? new ConnectionClosedError(`Cannot write to ${peer}: the connection is closed`),
+    );
+    drainWaiter = null;
+  });
+
+  const writeError = (what: string) =>
+    failure !== undefined
+      ? toTcpError(failure, `${what} ${peer}`)
+      : new ConnectionClosedError(`Cannot ${what} ${peer}: the connection is closed`);
+
+  return {
+    localAddr,
+    remoteAddr,
+    read() {
+      if (queue.length > 0) {
+        const chunk = queue.shift()!;
+        queued -= chunk.length;
+        if (queued < READ_AHEAD && socket.isPaused()) socket.resume();
+        return Promise.resolve(chunk);
+      }
+      if (socket.isPaused() && !ended) socket.resume();
+      return new Promise((resolve, reject) => {
+        waiter = { resolve, reject };
+        settle();
+      });
+    },
+    write(bytes) {
+      if (socket.destroyed || socket.writableEnded) return Promise.reject(writeError("write to"));
+      if (socket.write(bytes)) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        drainWaiter = { resolve, reject };
+      }).catch((error) => {
+        throw toTcpError(error, `write to ${peer}`);
+      });
+    },
+    closeWrite() {
+      if (socket.destroyed) return Promise.reject(writeError("close writing to"));
+      return new Promise((resolve) => socket.end(resolve));
+    },
+    close() {
+      if (socket.destroyed) return Promise.resolve();
+      return new Promise((resolve) => {
+        socket.once("close", () => resolve());
+        if (socket.writableEnded) socket.destroy();
+        else socket.end(() => socket.destroy());
+      });
+    },
+    abort() {
+      if (!socket.destroyed) socket.resetAndDestroy();
+    },
+    setNoDelay: (on) => void socket.setNoDelay(on),
+    setKeepAlive: (on, delayMs) => void socket.setKeepAlive(on, delayMs),
+    ref: () => void socket.ref(),
+    unref: () => void socket.unref(),
+  };
+}
+
+/** The transport on Node's `node:net`. */
+export const nodeTransport: Transport = {
+  name: "node",
+  caps: {
+    halfClose: "native",
+    reset: "native",
+    reusePort: hasReusePort() ? "native" : "unsupported",
+  },
+  connect({ hostname, port, signal }) {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({
+        host: hostname,
+        port,
+        allowHalfOpen: true,
+        noDelay: true,
+        signal,
+      });
+      const onError = (error: Error) => {
+        reject(
+          signal?.aborted ? signal.reason : toTcpError(error, `connect to ${hostname}:${port}`),
+        );
+      };
+      socket.once("error", onError);
+      socket.once("connect", () => {
+        socket.off("error", onError);
+        resolve(wrapSocket(socket));
+      });
+    });
+  },
+  listen({ hostname, port, reusePort }) {
+    const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
+    const pending: net.Socket[] = [];
+    let waiter: ((conn: RawConn | null) => void) | null = null;
+    let closed = false;
+    server.on("connection", (socket: net.Socket) => {
+      if (waiter) {
+        const w = waiter;
+        waiter = null;
+        w(wrapSocket(socket));
+      } else pending.push(socket);
+    });
+    return new Promise((resolve, reject) => {
+      server.once("error", (error) => reject(toTcpError(error, `listen on ${hostname}:${port}`)));
+      server.listen({ host: hostname, port, ...(reusePort ? { reusePort } : {}) }, () => {
+        const address = server.address() as net.AddressInfo;
+        const listener: RawListener = {
+          addr: netAddr(address.address, address.port),
+          accept() {
+            const socket = pending.shift();
+            if (socket) return Promise.resolve(wrapSocket(socket));
+            if (closed) return Promise.resolve(null);
+            return new Promise((resolve) => (waiter = resolve));
+          },
+          close() {
+            if (closed) return Promise.resolve();
+            closed = true;
+            waiter?.(null);
+            waiter = null;
+            // Stop listening now; accepted connections are not the listener's to wait for.
+            server.close();
+            for (const socket of pending.splice(0)) socket.destroy();
+            return Promise.resolve();
+          },
+          ref: () => void server.ref(),
+          unref: () => void server.unref(),
+        };
+        resolve(listener);
+      });
+    });
+  },
+};
+
+const api: BoundApi = bindTransport(nodeTransport);
+/** {@linkcode serve} on the Node transport. */
+export const serve: BoundApi["serve"] = api.serve;
+/** {@linkcode connect} on the Node transport. */
+export const connect: BoundApi["connect"] = api.connect;

@@ -1,0 +1,65 @@
+/**
+ * The `tcpkit` command line: `tcpkit serve`, `tcpkit connect`.
+ *
+ * @module
+ */
+import process from "node:process";
+import { logError, UsageError } from "./_output.ts";
+import { runConnect } from "./connect.ts";
+import { runServe } from "./serve.ts";
+
+const VERSION = "0.1.0";
+
+const HELP = `tcpkit ${VERSION}: a TCP toolkit for Deno, Bun and Node
+
+Usage:
+  tcpkit serve [--hostname 127.0.0.1] [--port 7788]   run an echo server
+  tcpkit connect HOST PORT                           connect stdin and stdout to a server
+
+Options:
+  -h, --help      show help (also after a command: tcpkit serve --help)
+  -V, --version   show the version
+
+Run with: deno run -A mod.ts ..., bun run mod.ts ..., or npx tcpkit ...`;
+
+/**
+ * Runs the command line with the given arguments, then exits with its code.
+ *
+ * @param args The arguments after the program name.
+ */
+export async function main(args: string[] = process.argv.slice(2)): Promise<void> {
+  const [command, ...rest] = args;
+  try {
+    switch (command) {
+      case "serve":
+        await runServe(rest);
+        break;
+      case "connect":
+        await runConnect(rest);
+        break;
+      case "-V":
+      case "--version":
+        console.log(VERSION);
+        break;
+      case undefined:
+      case "-h":
+      case "--help":
+      case "help":
+        console.log(HELP);
+        break;
+      default:
+        throw new UsageError(`unknown command "${command}" (choose serve or connect)`);
+    }
+  } catch (error) {
+    if (
+      error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")
+    ) {
+      logError(new TypeError(`${(error as Error).message}\nRun "tcpkit --help" for usage.`));
+      process.exitCode = 2;
+    } else {
+      logError(error);
+      process.exitCode = 1;
+    }
+  }
+  process.exit(process.exitCode ?? 0);
+}

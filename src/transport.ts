@@ -1,0 +1,93 @@
+/**
+ * The contract between tcpkit's core and a runtime. An adapter maps one
+ * runtime's native sockets onto these few types; every policy (timeouts,
+ * limits, buffering, framing, shutdown) lives above them, in the core.
+ *
+ * @module
+ */
+
+/** How a runtime provides a capability. */
+export type Support = "native" | "fallback" | "unsupported";
+
+/** What a transport can do on the runtime it runs on. */
+export interface TransportCaps {
+  /** Send FIN while still reading (`closeWrite()`). */
+  readonly halfClose: Support;
+  /** `abort()` sends a TCP reset rather than a plain close. */
+  readonly reset: Support;
+  /** Several listeners on one port, balanced by the kernel. */
+  readonly reusePort: Support;
+}
+
+/** A TCP endpoint. */
+export interface NetAddr {
+  readonly transport: "tcp";
+  /** The IP address, `127.0.0.1` or `::1` style, never a host name. */
+  readonly hostname: string;
+  readonly port: number;
+}
+
+/** Options a transport needs to open a connection. */
+export interface TransportConnectOptions {
+  readonly hostname: string;
+  readonly port: number;
+  /** Aborts the attempt; the transport rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
+}
+
+/** Options a transport needs to open a listener. */
+export interface TransportListenOptions {
+  readonly hostname: string;
+  readonly port: number;
+  readonly reusePort?: boolean;
+}
+
+/**
+ * One native connection, seen through a pull interface. Reads pause the
+ * socket while nobody reads; writes resolve once every byte is taken.
+ * Failures are errors from `src/errors.ts`, never native ones.
+ */
+export interface RawConn {
+  readonly localAddr: NetAddr;
+  readonly remoteAddr: NetAddr;
+  /**
+   * The next chunk of bytes, or `null` once the peer has sent FIN. The chunk
+   * belongs to the caller. Never called again before it settles.
+   */
+  read(): Promise<Uint8Array | null>;
+  /**
+   * Resolves once the runtime has taken every byte, retrying partial writes
+   * and waiting for drain. The bytes must not change afterwards. Never called
+   * again before it settles.
+   */
+  write(bytes: Uint8Array): Promise<void>;
+  /** Sends FIN once written bytes are out; reading goes on. */
+  closeWrite(): Promise<void>;
+  /** Closes both directions after written bytes are out. */
+  close(): Promise<void>;
+  /** Closes at once, with a reset where the runtime allows it. */
+  abort(): void;
+  setNoDelay(on: boolean): void;
+  setKeepAlive(on: boolean, delayMs?: number): void;
+  ref(): void;
+  unref(): void;
+}
+
+/** A listening socket whose connections are taken one at a time. */
+export interface RawListener {
+  readonly addr: NetAddr;
+  /** The next accepted connection, or `null` once the listener is closed. */
+  accept(): Promise<RawConn | null>;
+  /** Stops accepting; connections already accepted are not touched. */
+  close(): Promise<void>;
+  ref(): void;
+  unref(): void;
+}
+
+/** A runtime's sockets, as tcpkit's core uses them. */
+export interface Transport {
+  readonly name: string;
+  readonly caps: TransportCaps;
+  connect(options: TransportConnectOptions): Promise<RawConn>;
+  listen(options: TransportListenOptions): Promise<RawListener>;
+}

@@ -1,0 +1,229 @@
+/**
+ * The conformance suite for connections, run on every runtime with the
+ * runtime's own transport: echo, half-close, backpressure, concurrency,
+ * addresses and typed errors.
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import {
+  AddressInUseError,
+  type Conn,
+  connect,
+  ConnectionRefusedError,
+  ConnectionResetError,
+  nativeTransport,
+  serve,
+} from "../mod.ts";
+import { concat, pseudoRandomBytes, rss, RUNTIME, sha256, sleep } from "./_helpers.ts";
+import { spawnPython } from "./_python.ts";
+
+const echo = (conn: Conn) => conn.readable.pipeTo(conn.writable);
+
+async function readAll(conn: Conn): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of conn) chunks.push(chunk);
+  return concat(chunks);
+}
+
+describe(`echo over ${RUNTIME}'s transport`, () => {
+  test("nativeTransport() picks the runtime's own", () => {
+    assert.equal(nativeTransport().name, RUNTIME);
+  });
+
+  for (const size of [1, 64 * 1024, 16 * 1024 * 1024]) {
+    test(`serve() echoes ${size} bytes intact (sha-256)`, async () => {
+      await using server = await serve({ port: 0, handler: echo });
+      await using conn = await connect({ port: server.addr.port });
+      const data = pseudoRandomBytes(size, size);
+      const [, received] = await Promise.all([
+        conn.write(data).then(() => conn.closeWrite()),
+        readAll(conn),
+      ]);
+      assert.equal(received.length, size);
+      assert.equal(sha256(received), sha256(data));
+    });
+  }
+
+  test("half-close: the server reads to EOF, then replies in full", async () => {
+    const reply = pseudoRandomBytes(1024 * 1024, 7);
+    await using server = await serve({
+      port: 0,
+      handler: async (conn) => {
+        const request = await readAll(conn);
+        await conn.write(new TextEncoder().encode(`got ${request.length} bytes\n`));
+        await conn.write(reply);
+      },
+    });
+    await using conn = await connect({ port: server.addr.port });
+    await conn.write("a request of some length");
+    await conn.closeWrite();
+    const received = await readAll(conn);
+    const header = "got 24 bytes\n";
+    assert.equal(new TextDecoder().decode(received.subarray(0, header.length)), header);
+    assert.equal(sha256(received.subarray(header.length)), sha256(reply));
+  });
+
+  test("backpressure: 64 MiB to a slow reader arrives whole, memory stays flat", async () => {
+    const blocks = Array.from({ length: 16 }, (_, i) => pseudoRandomBytes(64 * 1024, i + 1));
+    const total = 1024;
+    let peak = 0;
+    const before = rss();
+    await using server = await serve({
+      port: 0,
+      handler: async (conn) => {
+        for (let i = 0; i < total; i++) {
+          await conn.write(blocks[i % blocks.length]);
+          if (i % 64 === 0) peak = Math.max(peak, rss());
+        }
+      },
+    });
+    await using conn = await connect({ port: server.addr.port });
+    const hash = sha256(Array.from({ length: total }, (_, i) => blocks[i % blocks.length]));
+    const chunks: Uint8Array[] = [];
+    let received = 0;
+    for await (const chunk of conn) {
+      chunks.push(chunk);
+      received += chunk.length;
+      if (received % (4 * 1024 * 1024) < chunk.length) await sleep(20);
+    }
+    assert.equal(received, total * 64 * 1024);
+    assert.equal(sha256(chunks), hash);
+    const growth = peak - before;
+    console.log(
+      `backpressure: peak RSS growth while writing 64 MiB: ${(growth / 1048576).toFixed(1)} MiB`,
+    );
+    // The received chunks are kept (64 MiB): growth beyond them means the writer buffered too.
+    assert.ok(growth < 64 * 1024 * 1024 + 48 * 1024 * 1024, `RSS grew ${growth} bytes`);
+  });
+
+  test("200 concurrent clients each get their own bytes back", async () => {
+    await using server = await serve({ port: 0, handler: echo });
+    const results = await Promise.all(Array.from({ length: 200 }, async (_, i) => {
+      await using conn = await connect({ port: server.addr.port });
+      const data = pseudoRandomBytes(4096 + i, i + 1);
+      const [, received] = await Promise.all([
+        conn.write(data).then(() => conn.closeWrite()),
+        readAll(conn),
+      ]);
+      return sha256(received) === sha256(data);
+    }));
+    assert.equal(results.filter(Boolean).length, 200);
+  });
+});
+
+describe("addresses", () => {
+  test("serve() listens on 127.0.0.1 by default", async () => {
+    await using server = await serve({ port: 0, handler: echo });
+    assert.equal(server.addr.hostname, "127.0.0.1");
+    assert.ok(server.addr.port > 0);
+  });
+
+  for (const hostname of ["localhost", "::1"]) {
+    test(`serve() and connect() work with hostname "${hostname}"`, async () => {
+      await using server = await serve({ hostname, port: 0, handler: echo });
+      await using conn = await connect({ hostname, port: server.addr.port });
+      await conn.write("ping");
+      await conn.closeWrite();
+      assert.equal(new TextDecoder().decode(await readAll(conn)), "ping");
+    });
+  }
+
+  test("a bad port is a RangeError naming the value", async () => {
+    await assert.rejects(
+      serve({ port: 70000, handler: echo }),
+      /port must be a number between 0 and 65535 \(got 70000\)/,
+    );
+    await assert.rejects(connect({ port: -1 }), RangeError);
+  });
+});
+
+describe("typed errors", () => {
+  test("connecting to a closed port is ConnectionRefusedError", async () => {
+    const server = await serve({ port: 0, handler: echo });
+    const { port } = server.addr;
+    await server.shutdown();
+    const error = await connect({ port }).then(() => null, (e) => e);
+    assert.ok(error instanceof ConnectionRefusedError, String(error));
+    assert.equal(error.code, "ECONNREFUSED");
+    assert.equal(error.message, `Cannot connect to 127.0.0.1:${port}: connection refused`);
+    assert.ok(error.cause !== undefined);
+  });
+
+  test("listening on a used port is AddressInUseError", async () => {
+    await using server = await serve({ port: 0, handler: echo });
+    const error = await serve({ port: server.addr.port, handler: echo }).then(() => null, (e) => e);
+    assert.ok(error instanceof AddressInUseError, String(error));
+    assert.equal(error.code, "EADDRINUSE");
+  });
+
+  test("a peer reset is ConnectionResetError for the client", async () => {
+    // Python accepts, reads a line, then resets (SO_LINGER 0).
+    await using peer = await spawnPython("reset_server");
+    await using conn = await connect({ port: peer.port });
+    await conn.write("hello\n");
+    const error = await readAll(conn).then(() => null, (e) => e);
+    assert.ok(error instanceof ConnectionResetError, String(error));
+    await assert.rejects(conn.closed, ConnectionResetError);
+  });
+
+  test("a peer reset is ConnectionResetError in the server's handler", async () => {
+    let resolve!: (error: unknown) => void;
+    const promise = new Promise<unknown>((r) => (resolve = r));
+    await using server = await serve({
+      port: 0,
+      handler: (conn) =>
+        conn.write("hi\n").then(() => readAll(conn)).then(() => resolve(null), resolve),
+    });
+    await using peer = await spawnPython("reset_client", server.addr.port);
+    await peer.exited;
+    const error = await promise;
+    assert.ok(error instanceof ConnectionResetError, String(error));
+  });
+});
+
+describe("server lifecycle", () => {
+  test("shutdown() stops new connections at once; open ones keep working", async () => {
+    const server = await serve({ port: 0, handler: echo });
+    const conn = await connect({ port: server.addr.port });
+    await conn.write("before");
+    assert.equal(new TextDecoder().decode((await conn.read())!), "before");
+    const stopped = server.shutdown({ deadlineMs: 10_000 });
+    await sleep(50);
+    await assert.rejects(connect({ port: server.addr.port }), ConnectionRefusedError);
+    await conn.write("after");
+    assert.equal(new TextDecoder().decode((await conn.read())!), "after");
+    await conn.closeWrite();
+    assert.equal(await conn.read(), null);
+    await conn.close();
+    assert.deepEqual(await stopped, { finished: 1, aborted: 0 });
+  });
+
+  test("shutdown() aborts connections still open at the deadline", async () => {
+    const server = await serve({ port: 0, handler: echo });
+    await using conn = await connect({ port: server.addr.port });
+    await conn.write("x");
+    await conn.read();
+    assert.deepEqual(await server.shutdown({ deadlineMs: 100 }), { finished: 0, aborted: 1 });
+    assert.equal(await conn.read().catch(() => null), null);
+  });
+
+  test("a handler that throws closes only its own connection", async () => {
+    const errors: unknown[] = [];
+    let n = 0;
+    await using server = await serve({
+      port: 0,
+      handler: async (conn) => {
+        if (n++ === 0) throw new Error("boom");
+        await echo(conn);
+      },
+      onError: (error) => errors.push(error),
+    });
+    await using first = await connect({ port: server.addr.port });
+    assert.equal(await first.read().catch(() => null), null);
+    await using second = await connect({ port: server.addr.port });
+    await second.write("still here");
+    assert.equal(new TextDecoder().decode((await second.read())!), "still here");
+    assert.equal(errors.length, 1);
+    assert.equal((errors[0] as Error).message, "boom");
+  });
+});

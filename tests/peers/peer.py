@@ -1,0 +1,62 @@
+"""Peers nobody in tcpkit wrote: plain Python sockets, for interop tests.
+
+Usage: python3 peer.py MODE [PORT]
+  reset_server          listen on 127.0.0.1:0, print the port, accept one client,
+                        read a line, then reset the connection (SO_LINGER 0)
+  reset_client PORT     connect, wait for a greeting, send a line, then reset
+  echo_server           listen on 127.0.0.1:0, print the port, echo one client
+                        until it half-closes, then close
+  echo_client PORT      send stdin, half-close, print what comes back
+"""
+import socket
+import struct
+import sys
+
+
+def reset(sock):
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+def listen():
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    print(server.getsockname()[1], flush=True)
+    return server
+
+
+def main():
+    mode = sys.argv[1]
+    if mode == "reset_server":
+        conn, _ = listen().accept()
+        conn.recv(1024)
+        reset(conn)
+    elif mode == "reset_client":
+        conn = socket.create_connection(("127.0.0.1", int(sys.argv[2])))
+        conn.recv(1024)
+        conn.sendall(b"hello\n")
+        reset(conn)
+    elif mode == "echo_server":
+        conn, _ = listen().accept()
+        while True:
+            data = conn.recv(65536)
+            if not data:
+                break
+            conn.sendall(data)
+        conn.close()
+    elif mode == "echo_client":
+        conn = socket.create_connection(("127.0.0.1", int(sys.argv[2])))
+        conn.sendall(sys.stdin.buffer.read())
+        conn.shutdown(socket.SHUT_WR)
+        while True:
+            data = conn.recv(65536)
+            if not data:
+                break
+            sys.stdout.buffer.write(data)
+        conn.close()
+    else:
+        sys.exit(f"unknown mode {mode}")
+
+
+main()
