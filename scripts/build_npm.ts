@@ -21,7 +21,7 @@ const tsconfig = {
     target: "ES2022",
     module: "NodeNext",
     moduleResolution: "NodeNext",
-    lib: ["ES2023", "ESNext.Disposable", "DOM", "DOM.Iterable"],
+    lib: ["ESNext", "DOM", "DOM.Iterable"],
     types: ["node"],
     strict: true,
     declaration: true,

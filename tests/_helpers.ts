@@ -119,7 +119,11 @@ export function start(command: string[], ready: RegExp, timeoutMs = 20_000): Pro
           pid: child.pid!,
           line: match[0],
           stop(signal = "SIGTERM") {
-            if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+            // process.kill, not child.kill: Deno reports a child it signalled as killed
+            // even when the child handled the signal and exited with its own code.
+            if (child.exitCode === null && child.signalCode === null) {
+              process.kill(child.pid!, signal);
+            }
             return closed;
           },
         });
