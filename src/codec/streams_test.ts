@@ -5,9 +5,15 @@ import { TruncatedFrameError } from "../errors.ts";
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
 
+async function collect<T>(stream: ReadableStream<T>): Promise<T[]> {
+  const items: T[] = [];
+  for await (const item of stream) items.push(item);
+  return items;
+}
+
 test("DecoderStream turns byte chunks into frames, including the last unterminated line when allowed", async () => {
   const bytes = ReadableStream.from([utf8("a\nb"), utf8("c\r\nd")]);
-  const lines = await Array.fromAsync(
+  const lines = await collect(
     bytes.pipeThrough(new DecoderStream(new LineCodec({ allowUnterminatedLast: true }))),
   );
   assert.deepEqual(lines, ["a", "bc", "d"]);
@@ -18,7 +24,7 @@ test("DecoderStream errors with TruncatedFrameError when the stream ends inside 
   const frames = bytes.pipeThrough(
     new DecoderStream(new LengthFieldCodec({ lengthFieldLength: 2 })),
   );
-  await assert.rejects(Array.fromAsync(frames), TruncatedFrameError);
+  await assert.rejects(collect(frames), TruncatedFrameError);
 });
 
 test("EncoderStream and DecoderStream round-trip frames through one pipe", async () => {
@@ -27,5 +33,5 @@ test("EncoderStream and DecoderStream round-trip frames through one pipe", async
   const piped = ReadableStream.from(lines).pipeThrough(new EncoderStream(codec)).pipeThrough(
     new DecoderStream(codec),
   );
-  assert.deepEqual(await Array.fromAsync(piped), lines);
+  assert.deepEqual(await collect(piped), lines);
 });
