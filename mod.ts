@@ -27,6 +27,7 @@ export { bindTransport } from "./src/bind.ts";
 export type { ConnectOptions } from "./src/connect.ts";
 export { Conn, type WriteData } from "./src/conn.ts";
 export * from "./src/errors.ts";
+export * from "./src/codec/mod.ts";
 export {
   type Handler,
   type ServeOptions,

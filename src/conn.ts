@@ -7,6 +7,8 @@
 import { formatAddr } from "./_address.ts";
 import { ByteBuffer } from "./codec/byte_buffer.ts";
 import type { Codec, Decoder } from "./codec/codec.ts";
+import { DelimiterCodec } from "./codec/delimiter_codec.ts";
+import { LineCodec, type LineCodecOptions } from "./codec/line_codec.ts";
 import { AbortError, ConnectionClosedError, TcpError, TruncatedFrameError } from "./errors.ts";
 import type { NetAddr, RawConn } from "./transport.ts";
 
@@ -107,6 +109,37 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
       this.#buffer.push(chunk);
     }
     return this.#buffer.take(length);
+  }
+
+  /**
+   * Reads up to a delimiter, which is consumed and left out.
+   *
+   * @param delimiter The delimiter (text is UTF-8).
+   * @param options `maxLength`: the most bytes before the delimiter (default 64 KiB).
+   * @returns The bytes before the delimiter, or `null` at the end of the stream.
+   * @throws {FrameTooLargeError} When `maxLength` bytes pass with no delimiter.
+   * @throws {TruncatedFrameError} When the stream ends after some bytes but no delimiter.
+   */
+  readUntil(
+    delimiter: string | Uint8Array,
+    options: { maxLength?: number } = {},
+  ): Promise<Uint8Array | null> {
+    return this.readFrame(
+      new DelimiterCodec({ delimiters: delimiter, ...options }).createDecoder(),
+    );
+  }
+
+  /**
+   * Reads one line of text (`\n` or `\r\n`, left out).
+   *
+   * @param options As {@linkcode LineCodec}'s: `maxLength` (64 KiB), `encoding` (UTF-8),
+   *   `allowUnterminatedLast` (false) ...
+   * @returns The line, or `null` at the end of the stream.
+   * @throws {FrameTooLargeError} When the line is longer than `maxLength`.
+   * @throws {TruncatedFrameError} When the stream ends inside a line.
+   */
+  readLine(options: LineCodecOptions = {}): Promise<string | null> {
+    return this.readFrame(new LineCodec(options).createDecoder());
   }
 
   /**
