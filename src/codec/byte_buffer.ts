@@ -167,10 +167,12 @@ export class ByteBuffer {
    * @throws {RangeError} When the range is not inside the buffer.
    */
   copy(start: number, end: number): Uint8Array {
-    if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || start > end) {
-      throw new RangeError(`Cannot copy bytes ${start} to ${end}: the range is invalid`);
+    if (
+      !Number.isInteger(start) || !Number.isInteger(end) || start < 0 || start > end ||
+      end > this.#length
+    ) {
+      throw new RangeError(`Cannot copy bytes ${start} to ${end}: ${this.#length} are buffered`);
     }
-    checkCount("copy", end, this.#length);
     const out = new Uint8Array(end - start);
     if (start === end) return out;
     let i = this.#locate(start);

@@ -109,7 +109,7 @@ export class LengthFieldCodec implements Codec<Uint8Array> {
       );
     }
     checkInteger("lengthFieldOffset", offset, 0);
-    if (options.lengthIncludesHeader !== undefined && options.lengthAdjustment !== undefined) {
+    if (options.lengthIncludesHeader && options.lengthAdjustment !== undefined) {
       throw new TypeError(
         "LengthFieldCodec takes lengthAdjustment or lengthIncludesHeader, not both",
       );
