@@ -1,15 +1,25 @@
 /**
- * `Conn`: one TCP connection with buffered reads, ordered writes and Web
- * Streams views, the same on every runtime.
+ * `Conn`: one TCP connection with buffered reads, ordered and bounded writes,
+ * timeouts and Web Streams views, the same on every runtime.
  *
  * @module
  */
 import { formatAddr } from "./_address.ts";
+import { Watchdog } from "./_watchdog.ts";
 import { ByteBuffer } from "./codec/byte_buffer.ts";
 import type { Codec, Decoder } from "./codec/codec.ts";
 import { DelimiterCodec } from "./codec/delimiter_codec.ts";
 import { LineCodec, type LineCodecOptions } from "./codec/line_codec.ts";
-import { AbortError, ConnectionClosedError, TcpError, TruncatedFrameError } from "./errors.ts";
+import {
+  AbortError,
+  BufferFullError,
+  ConnectionClosedError,
+  FrameTooLargeError,
+  TcpError,
+  TimeoutError,
+  type TimeoutKind,
+  TruncatedFrameError,
+} from "./errors.ts";
 import type { NetAddr, RawConn } from "./transport.ts";
 
 const encoder = new TextEncoder();
@@ -17,10 +27,42 @@ const encoder = new TextEncoder();
 /** Bytes, or text that is sent as UTF-8. */
 export type WriteData = Uint8Array | string;
 
+/** Limits and timeouts of one connection. Timeouts are in milliseconds; unset means none. */
+export interface ConnOptions {
+  /** Closes the connection when no byte moves either way for this long. */
+  idleTimeout?: number;
+  /** Closes the connection when one read call (a chunk, a line, a frame) waits this long. */
+  readTimeout?: number;
+  /** Closes the connection when the runtime takes none of a pending write's bytes for this long. */
+  writeTimeout?: number;
+  /**
+   * `write()` resolves at once while no more than this many bytes wait to be
+   * sent; past it, once its own bytes are sent.
+   * @default {65536}
+   */
+  writeHighWaterMark?: number;
+  /**
+   * The most bytes that may wait to be sent; a write past it fails with `BufferFullError`.
+   * @default {16777216}
+   */
+  maxWriteBuffer?: number;
+  /**
+   * The most bytes `readExact()` and `readFrame()` may buffer; past it, `FrameTooLargeError`.
+   * @default {16777216}
+   */
+  maxReadBuffer?: number;
+}
+
+interface PendingWrite {
+  bytes: Uint8Array;
+  resolve?: () => void;
+  reject?: (error: unknown) => void;
+}
+
 /**
  * One TCP connection. Reads are buffered (bytes read past a frame stay for
- * the next call), writes are sent in the order they are made, and every
- * failure is a {@linkcode TcpError}.
+ * the next call), writes go out in the order they are made with bounded
+ * queueing, and every failure is a {@linkcode TcpError}.
  *
  * @example Echo every chunk back
  * ```ts ignore
@@ -39,8 +81,10 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
   #buffer = new ByteBuffer();
   #eof = false;
   #reading = false;
-  #writes = 0;
-  #lastWrite: Promise<void> = Promise.resolve();
+  #inFrame = false;
+  #queue: PendingWrite[] = [];
+  #queued = 0;
+  #pumping: Promise<void> | undefined;
   #writeClosed = false;
   #done = false;
   #failure: TcpError | undefined;
@@ -48,13 +92,23 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
   #readable: ReadableStream<Uint8Array> | undefined;
   #writable: WritableStream<Uint8Array> | undefined;
   #controller = new AbortController();
+  #bytesRead = 0;
+  #bytesWritten = 0;
+  #highWaterMark: number;
+  #maxWriteBuffer: number;
+  #maxReadBuffer: number;
+  #writeSlice: number;
+  #idle: Watchdog | undefined;
+  #readDog: Watchdog | undefined;
+  #writeDog: Watchdog | undefined;
 
   /**
    * Wraps a transport's connection. Users get `Conn`s from `serve()` and `connect()`.
    *
    * @param raw The transport's connection.
+   * @param options Limits and timeouts.
    */
-  constructor(raw: RawConn) {
+  constructor(raw: RawConn, options: ConnOptions = {}) {
     this.#raw = raw;
     this.localAddr = raw.localAddr;
     this.remoteAddr = raw.remoteAddr;
@@ -62,9 +116,19 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
       this.#settle = (error) => (error ? reject(error) : resolve());
     });
     this.closed.catch(() => {});
+    checkConnOptions(options);
+    this.#highWaterMark = options.writeHighWaterMark ?? 64 * 1024;
+    this.#maxWriteBuffer = options.maxWriteBuffer ?? 16 * 1024 * 1024;
+    this.#maxReadBuffer = options.maxReadBuffer ?? 16 * 1024 * 1024;
+    // With a write timeout, large writes go out in slices so that progress is seen.
+    this.#writeSlice = options.writeTimeout ? 256 * 1024 : Infinity;
+    this.#idle = this.#watchdog("idle", options.idleTimeout, "no bytes moved either way");
+    this.#readDog = this.#watchdog("read", options.readTimeout, "a read waited");
+    this.#writeDog = this.#watchdog("write", options.writeTimeout, "the peer took no bytes");
+    this.#idle?.arm();
   }
 
-  /** Aborted when the connection must end, such as at server shutdown; its reason says why. */
+  /** Aborted when the connection must end (server shutdown, a timeout, `abort()`); its reason says why. */
   get signal(): AbortSignal {
     return this.#controller.signal;
   }
@@ -74,16 +138,37 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
     return this.#buffer.length;
   }
 
+  /** Bytes written but not yet taken by the runtime. */
+  get pendingWrite(): number {
+    return this.#queued;
+  }
+
+  /** Bytes received so far. */
+  get bytesRead(): number {
+    return this.#bytesRead;
+  }
+
+  /** Bytes the runtime has taken for sending so far. */
+  get bytesWritten(): number {
+    return this.#bytesWritten;
+  }
+
   /**
    * Reads the next chunk of bytes.
    *
    * @returns The bytes, or `null` once the peer has finished sending.
    * @throws {ConnectionResetError} When the peer reset the connection.
+   * @throws {TimeoutError} When a timeout closed the connection.
    */
   async read(): Promise<Uint8Array | null> {
     const chunk = this.#buffer.shift();
     if (chunk) return chunk;
-    return await this.#pull();
+    this.#readDog?.arm();
+    try {
+      return await this.#pull();
+    } finally {
+      this.#readDog?.disarm();
+    }
   }
 
   /**
@@ -92,6 +177,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
    * @param length How many bytes.
    * @returns The bytes.
    * @throws {TruncatedFrameError} When the stream ends first.
+   * @throws {FrameTooLargeError} When `length` exceeds `maxReadBuffer`.
    */
   async readExact(length: number): Promise<Uint8Array> {
     if (!Number.isInteger(length) || length < 0) {
@@ -99,16 +185,23 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
         `Cannot read exactly ${length} bytes: length must be a non-negative integer`,
       );
     }
-    while (this.#buffer.length < length) {
-      const chunk = await this.#pull();
-      if (chunk === null) {
-        throw new TruncatedFrameError(
-          `Cannot read ${length} bytes: stream ended after ${this.#buffer.length} bytes`,
-        );
-      }
-      this.#buffer.push(chunk);
+    if (length > this.#maxReadBuffer) {
+      throw new FrameTooLargeError(
+        `Cannot read ${length} bytes: more than maxReadBuffer ${this.#maxReadBuffer}`,
+      );
     }
-    return this.#buffer.take(length);
+    return await this.#readWhole(async () => {
+      while (this.#buffer.length < length) {
+        const chunk = await this.#pull();
+        if (chunk === null) {
+          throw new TruncatedFrameError(
+            `Cannot read ${length} bytes: stream ended after ${this.#buffer.length} bytes`,
+          );
+        }
+        this.#buffer.push(chunk);
+      }
+      return this.#buffer.take(length);
+    });
   }
 
   /**
@@ -148,14 +241,21 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
    * @param decoder A decoder from a codec's `createDecoder()`.
    * @returns The frame, or `null` at the end of the stream.
    */
-  async readFrame<T>(decoder: Decoder<T>): Promise<T | null> {
-    for (;;) {
-      const frame = decoder.decode(this.#buffer);
-      if (frame !== null) return frame;
-      const chunk = await this.#pull();
-      if (chunk === null) return decoder.decodeEof(this.#buffer);
-      this.#buffer.push(chunk);
-    }
+  readFrame<T>(decoder: Decoder<T>): Promise<T | null> {
+    return this.#readWhole(async () => {
+      for (;;) {
+        const frame = decoder.decode(this.#buffer);
+        if (frame !== null) return frame;
+        if (this.#buffer.length > this.#maxReadBuffer) {
+          throw new FrameTooLargeError(
+            `Cannot read frame: ${this.#buffer.length} bytes buffered, more than maxReadBuffer ${this.#maxReadBuffer}`,
+          );
+        }
+        const chunk = await this.#pull();
+        if (chunk === null) return decoder.decodeEof(this.#buffer);
+        this.#buffer.push(chunk);
+      }
+    });
   }
 
   /**
@@ -174,32 +274,40 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
   }
 
   /**
-   * Writes bytes, or text as UTF-8. Writes go out in the order they are made;
-   * the promise resolves once the runtime has taken every byte. Bytes passed
-   * in must not change afterwards.
+   * Writes bytes, or text as UTF-8. Writes go out in the order they are made.
+   * The promise resolves at once while few bytes wait (`writeHighWaterMark`),
+   * else once these bytes are taken by the runtime. Bytes passed in must not
+   * change afterwards.
    *
    * @param data The bytes or text.
+   * @throws {BufferFullError} When the bytes waiting would pass `maxWriteBuffer`.
    * @throws {ConnectionClosedError} After `closeWrite()` or `close()`.
    */
   write(data: WriteData): Promise<void> {
     const bytes = typeof data === "string" ? encoder.encode(data) : data;
+    if (this.#failure) return Promise.reject(this.#failure);
     if (this.#writeClosed || this.#done) {
       return Promise.reject(
-        this.#failure ??
-          new ConnectionClosedError(`Cannot write to ${this.#peer}: writing is closed`),
+        new ConnectionClosedError(`Cannot write to ${this.#peer}: writing is closed`),
       );
     }
-    const write = this.#writes++ === 0
-      ? this.#raw.write(bytes)
-      : this.#lastWrite.then(() => this.#raw.write(bytes));
-    const done = write.then(
-      () => void this.#writes--,
-      (error) => {
-        this.#writes--;
-        throw this.#fail(error);
-      },
-    );
-    this.#lastWrite = done.catch(() => {});
+    if (this.#queued + bytes.length > this.#maxWriteBuffer) {
+      return Promise.reject(
+        new BufferFullError(
+          `Cannot write ${bytes.length} bytes to ${this.#peer}: ${this.#queued} bytes already wait, maxWriteBuffer is ${this.#maxWriteBuffer}`,
+        ),
+      );
+    }
+    if (bytes.length === 0) return Promise.resolve();
+    this.#queued += bytes.length;
+    let done: Promise<void>;
+    if (this.#queued <= this.#highWaterMark) {
+      this.#queue.push({ bytes });
+      done = Promise.resolve();
+    } else {
+      done = new Promise((resolve, reject) => this.#queue.push({ bytes, resolve, reject }));
+    }
+    this.#pumping ??= this.#pump();
     return done;
   }
 
@@ -217,7 +325,8 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
   async closeWrite(): Promise<void> {
     if (this.#writeClosed || this.#done) return;
     this.#writeClosed = true;
-    await this.#lastWrite;
+    await this.#pumping;
+    if (this.#failure) throw this.#failure;
     try {
       await this.#raw.closeWrite();
     } catch (error) {
@@ -229,7 +338,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
   async close(): Promise<void> {
     if (this.#done) return;
     this.#done = true;
-    await this.#lastWrite;
+    await this.#pumping;
     await this.#raw.close();
     this.#finish();
   }
@@ -241,7 +350,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
    * @param reason Why; becomes `signal.reason`.
    */
   abort(reason?: unknown): void {
-    if (!this.#controller.signal.aborted) this.#controller.abort(reason ?? this.#abortReason());
+    this.requestEnd(reason ?? new AbortError(`Connection to ${this.#peer} aborted`));
     if (this.#done) return;
     this.#done = true;
     this.#raw.abort();
@@ -266,7 +375,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
         if (chunk === null) controller.close();
         else controller.enqueue(chunk);
       },
-      cancel: () => this.#raw.abort(),
+      cancel: (reason) => this.abort(reason),
     }, { highWaterMark: 0 });
   }
 
@@ -313,40 +422,135 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
     return formatAddr(this.remoteAddr);
   }
 
+  /** Runs a whole-frame read under one read timeout. */
+  async #readWhole<T>(read: () => Promise<T>): Promise<T> {
+    if (this.#inFrame) return await read();
+    this.#inFrame = true;
+    this.#readDog?.arm();
+    try {
+      return await read();
+    } finally {
+      this.#inFrame = false;
+      this.#readDog?.disarm();
+    }
+  }
+
   async #pull(): Promise<Uint8Array | null> {
-    if (this.#eof) return null;
     if (this.#failure) throw this.#failure;
+    if (this.#eof) return null;
     if (this.#reading) {
       throw new TypeError(`Cannot read from ${this.#peer}: another read is pending`);
     }
     this.#reading = true;
+    let chunk: Uint8Array | null;
     try {
-      const chunk = await this.#raw.read();
-      if (chunk === null) this.#eof = true;
-      return chunk;
+      chunk = await this.#raw.read();
     } catch (error) {
       throw this.#fail(error);
     } finally {
       this.#reading = false;
     }
+    // A timeout or abort while the read waited wins over what the runtime said.
+    if (this.#failure) throw this.#failure;
+    if (chunk === null) {
+      if (this.#done) {
+        throw new ConnectionClosedError(`Cannot read from ${this.#peer}: the connection is closed`);
+      }
+      this.#eof = true;
+    } else {
+      this.#bytesRead += chunk.length;
+      this.#idle?.arm();
+    }
+    return chunk;
+  }
+
+  async #pump(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const item = this.#queue[0];
+      try {
+        for (let offset = 0; offset < item.bytes.length; offset += this.#writeSlice) {
+          const slice = item.bytes.subarray(offset, offset + this.#writeSlice);
+          this.#writeDog?.arm();
+          await this.#raw.write(slice);
+          this.#writeDog?.disarm();
+          this.#bytesWritten += slice.length;
+          this.#idle?.arm();
+        }
+      } catch (error) {
+        this.#writeDog?.disarm();
+        const failure = this.#fail(error);
+        for (const pending of this.#queue.splice(0)) pending.reject?.(failure);
+        this.#queued = 0;
+        break;
+      }
+      this.#queue.shift();
+      this.#queued -= item.bytes.length;
+      item.resolve?.();
+    }
+    this.#pumping = undefined;
+  }
+
+  #watchdog(kind: TimeoutKind, ms: number | undefined, what: string): Watchdog | undefined {
+    if (!ms) return undefined;
+    return new Watchdog(ms, () => {
+      const error = new TimeoutError(
+        `Connection to ${this.#peer} timed out: ${what} for ${ms} ms (${kind}Timeout)`,
+        {
+          timeout: kind,
+        },
+      );
+      this.#fail(error);
+      this.abort(error);
+    });
   }
 
   #fail(error: unknown): TcpError {
+    if (this.#failure) return this.#failure;
     const failure = error instanceof TcpError
       ? error
       : new ConnectionClosedError(`Cannot use ${this.#peer}: ${error}`, { cause: error });
-    if (!this.#failure && !this.#done) {
-      this.#failure = failure;
-      this.#settle(failure);
-    }
+    this.#failure = failure;
+    this.#settle(failure);
     return failure;
   }
 
   #finish(): void {
+    this.#idle?.stop();
+    this.#readDog?.stop();
+    this.#writeDog?.stop();
+    for (const pending of this.#queue.splice(0)) {
+      pending.reject?.(
+        this.#failure ??
+          new ConnectionClosedError(`Cannot write to ${this.#peer}: the connection is closed`),
+      );
+    }
+    this.#queued = 0;
     this.#settle();
   }
+}
 
-  #abortReason(): AbortError {
-    return new AbortError(`Connection to ${this.#peer} aborted`);
+/**
+ * Checks the limits and timeouts of {@linkcode ConnOptions}.
+ *
+ * @param options The options.
+ * @throws {RangeError} When one is not a non-negative number.
+ */
+export function checkConnOptions(options: ConnOptions): void {
+  for (
+    const name of [
+      "idleTimeout",
+      "readTimeout",
+      "writeTimeout",
+      "writeHighWaterMark",
+      "maxWriteBuffer",
+      "maxReadBuffer",
+    ] as const
+  ) {
+    const value = options[name];
+    if (value !== undefined && (typeof value !== "number" || !(value >= 0))) {
+      throw new RangeError(
+        `Cannot use ${name}: it must be a non-negative number (got ${JSON.stringify(value)})`,
+      );
+    }
   }
 }

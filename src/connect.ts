@@ -4,13 +4,13 @@
  *
  * @module
  */
-import { Conn } from "./conn.ts";
+import { checkConnOptions, Conn, type ConnOptions } from "./conn.ts";
 import { AbortError, ConnectionRefusedError, TimeoutError } from "./errors.ts";
 import { checkPort } from "./_address.ts";
 import type { Transport } from "./transport.ts";
 
 /** Options for {@linkcode connect}. */
-export interface ConnectOptions {
+export interface ConnectOptions extends ConnOptions {
   /**
    * The host name or IP address. `localhost` tries 127.0.0.1, then ::1.
    * @default {"127.0.0.1"}
@@ -45,6 +45,7 @@ export async function connect(options: ConnectOptions): Promise<Conn> {
   const { hostname = "127.0.0.1", port, timeout, signal, noDelay = true, transport } = options;
   if (!transport) throw new TypeError("Cannot connect: no transport given");
   checkPort(port, "connect");
+  checkConnOptions(options);
   if (port === 0) {
     throw new RangeError(`Cannot connect to ${hostname}:0: port must be between 1 and 65535`);
   }
@@ -75,5 +76,5 @@ export async function connect(options: ConnectOptions): Promise<Conn> {
     })
     : await attempt(hostname);
   raw.setNoDelay(noDelay);
-  return new Conn(raw);
+  return new Conn(raw, options);
 }

@@ -65,11 +65,26 @@ export class HostNotFoundError extends TcpError {
   }
 }
 
-/** An operation ran out of time. */
+/** Which limit a {@linkcode TimeoutError} hit. */
+export type TimeoutKind = "connect" | "idle" | "read" | "write" | "handshake";
+
+/** An operation ran out of time; `timeout` says which limit. */
 export class TimeoutError extends TcpError {
+  /** Which limit expired, when tcpkit set it. */
+  readonly timeout: TimeoutKind | undefined;
+
+  /** @param message @param options `timeout`: which limit. */
+  constructor(message: string, options?: ErrorOptions & { timeout?: TimeoutKind }) {
+    super(message, "ETIMEDOUT", options);
+    this.timeout = options?.timeout;
+  }
+}
+
+/** A write would queue more bytes than the connection's `maxWriteBuffer`. */
+export class BufferFullError extends TcpError {
   /** @param message @param options */
   constructor(message: string, options?: ErrorOptions) {
-    super(message, "ETIMEDOUT", options);
+    super(message, "EBUFFERFULL", options);
   }
 }
 

@@ -1,19 +1,20 @@
 /**
- * `serve()`: a TCP server that runs a handler for each connection, isolates
- * failures to their connection, and shuts down in phases.
+ * `serve()`: a TCP server that runs a handler for each connection, with
+ * connection limits, per-connection timeouts and buffers, failures isolated to
+ * their connection, counters and hooks, and shutdown in phases.
  *
  * @module
  */
 import { checkPort } from "./_address.ts";
-import { Conn } from "./conn.ts";
-import { AbortError, UnsupportedError } from "./errors.ts";
-import type { NetAddr, RawListener, Transport } from "./transport.ts";
+import { checkConnOptions, Conn, type ConnOptions } from "./conn.ts";
+import { AbortError, TcpError, TimeoutError, UnsupportedError } from "./errors.ts";
+import type { NetAddr, RawConn, RawListener, Transport } from "./transport.ts";
 
 /** Runs for each accepted connection; the connection closes when it settles. */
 export type Handler = (conn: Conn) => void | Promise<void>;
 
-/** Options for {@linkcode serve}. */
-export interface ServeOptions {
+/** Options for {@linkcode serve}: where, what, and the limits of each connection. */
+export interface ServeOptions extends ConnOptions {
   /**
    * The address to listen on. tcpkit listens on loopback unless told otherwise.
    * @default {"127.0.0.1"}
@@ -26,11 +27,24 @@ export interface ServeOptions {
   port?: number;
   /** Runs for each connection. When it returns or throws, the connection is closed. */
   handler: Handler;
+  /**
+   * The most connections open at once; past it, new ones get `busyReply` and are closed.
+   * @default {10000}
+   */
+  maxConnections?: number;
+  /** The most connections open at once from one IP address. */
+  maxConnectionsPerAddress?: number;
+  /** Sent to a connection refused for a limit, before it is closed. */
+  busyReply?: string | Uint8Array;
   /** Lets several processes listen on the port (`caps.reusePort`). */
   reusePort?: boolean;
-  /** Shuts the server down when aborted. */
+  /** Shuts the server down (with the default deadline) when aborted. */
   signal?: AbortSignal;
-  /** Called with a handler's error; the failing connection is closed, the server goes on. */
+  /** Called for each accepted connection, before its handler. */
+  onConnection?: (conn: Conn) => void;
+  /** Called when a connection has closed; `error` is why it failed, if it did. */
+  onClose?: (conn: Conn, error: TcpError | undefined) => void;
+  /** Called with a handler's or connection's error; only that connection is closed. */
   onError?: (error: unknown, conn: Conn) => void;
   /** The transport; `mod.ts` defaults to the runtime's own. */
   transport?: Transport;
@@ -55,10 +69,22 @@ export interface ShutdownResult {
 
 /** Counters since the server started. */
 export interface ServerStats {
+  /** Connections accepted and handled. */
   accepted: number;
+  /** Connections open now. */
   active: number;
+  /** Connections refused for `maxConnections` or `maxConnectionsPerAddress`. */
+  rejected: number;
+  /** Connections closed. */
   closed: number;
-  errors: number;
+  /** Bytes received, over every connection. */
+  bytesIn: number;
+  /** Bytes sent, over every connection. */
+  bytesOut: number;
+  /** Errors by code (`ECONNRESET`, `ETIMEDOUT`, `EFRAMETOOLARGE`, `EHANDLER` for other throws ...). */
+  errors: Record<string, number>;
+  /** Timeouts by kind (`idle`, `read`, `write`). */
+  timeouts: Record<string, number>;
 }
 
 /** Why handlers' `conn.signal` aborts at shutdown. */
@@ -73,14 +99,18 @@ export class ShutdownSignal extends AbortError {
 export class Server implements AsyncDisposable {
   /** The address it listens on, with the real port when `port` was 0. */
   readonly addr: NetAddr;
-  /** Counters since the server started. */
-  readonly stats: ServerStats = { accepted: 0, active: 0, closed: 0, errors: 0 };
   /** Settles once the server has shut down. */
   readonly finished: Promise<ShutdownResult>;
 
   #listener: RawListener;
   #options: ServeOptions;
+  #maxConnections: number;
   #connections = new Map<Conn, Promise<void>>();
+  #perAddress = new Map<string, number>();
+  #counts = { accepted: 0, rejected: 0, closed: 0, bytesIn: 0, bytesOut: 0 };
+  #errors: Record<string, number> = {};
+  #timeouts: Record<string, number> = {};
+  #busyReply: Uint8Array | undefined;
   #shutdown: Promise<ShutdownResult> | undefined;
   #resolveFinished!: (result: ShutdownResult) => void;
 
@@ -88,6 +118,9 @@ export class Server implements AsyncDisposable {
   constructor(listener: RawListener, options: ServeOptions) {
     this.#listener = listener;
     this.#options = options;
+    this.#maxConnections = options.maxConnections ?? 10_000;
+    const reply = options.busyReply;
+    this.#busyReply = typeof reply === "string" ? new TextEncoder().encode(reply) : reply;
     this.addr = listener.addr;
     this.finished = new Promise((resolve) => (this.#resolveFinished = resolve));
     options.signal?.addEventListener("abort", () => void this.shutdown(), { once: true });
@@ -97,6 +130,23 @@ export class Server implements AsyncDisposable {
   /** The open connections. */
   get connections(): ReadonlySet<Conn> {
     return new Set(this.#connections.keys());
+  }
+
+  /** Counters since the server started (a snapshot). */
+  get stats(): ServerStats {
+    let { bytesIn, bytesOut } = this.#counts;
+    for (const conn of this.#connections.keys()) {
+      bytesIn += conn.bytesRead;
+      bytesOut += conn.bytesWritten;
+    }
+    return {
+      ...this.#counts,
+      active: this.#connections.size,
+      bytesIn,
+      bytesOut,
+      errors: { ...this.#errors },
+      timeouts: { ...this.#timeouts },
+    };
   }
 
   /**
@@ -141,48 +191,81 @@ export class Server implements AsyncDisposable {
 
   async #acceptLoop(): Promise<void> {
     for (;;) {
-      let raw;
+      let raw: RawConn | null;
       try {
         raw = await this.#listener.accept();
       } catch (error) {
-        this.#report(error, undefined);
+        this.#count(error);
         continue;
       }
       if (raw === null) return;
-      const conn = new Conn(raw);
-      this.stats.accepted++;
-      this.stats.active++;
+      const address = raw.remoteAddr.hostname;
+      const fromAddress = this.#perAddress.get(address) ?? 0;
+      const perAddress = this.#options.maxConnectionsPerAddress ?? Infinity;
+      if (this.#connections.size >= this.#maxConnections || fromAddress >= perAddress) {
+        this.#reject(raw);
+        continue;
+      }
+      this.#perAddress.set(address, fromAddress + 1);
+      const conn = new Conn(raw, this.#options);
+      this.#counts.accepted++;
       this.#connections.set(conn, this.#handle(conn));
     }
   }
 
+  #reject(raw: RawConn): void {
+    this.#counts.rejected++;
+    if (!this.#busyReply) return raw.abort();
+    // Best effort: the reply must not hold the server up, so a peer that does not take it is cut.
+    const timer = setTimeout(() => raw.abort(), 1000);
+    raw.write(this.#busyReply).then(() => raw.close()).catch(() => raw.abort()).finally(() =>
+      clearTimeout(timer)
+    );
+  }
+
   async #handle(conn: Conn): Promise<void> {
+    let failure: TcpError | undefined;
     try {
+      this.#options.onConnection?.(conn);
       await this.#options.handler(conn);
       await conn.close();
     } catch (error) {
-      this.#report(error, conn);
+      failure = error instanceof TcpError ? error : undefined;
+      this.#count(error, conn);
       conn.abort(error);
-    } finally {
-      this.#connections.delete(conn);
-      this.stats.active--;
-      this.stats.closed++;
     }
+    // A timeout that fired while the handler was not reading still counts.
+    failure ??= await conn.closed.then(() => undefined, (error: TcpError) => error);
+    if (failure instanceof TimeoutError && failure.timeout) {
+      this.#timeouts[failure.timeout] = (this.#timeouts[failure.timeout] ?? 0) + 1;
+    }
+    this.#connections.delete(conn);
+    const address = conn.remoteAddr.hostname;
+    const left = (this.#perAddress.get(address) ?? 1) - 1;
+    if (left > 0) this.#perAddress.set(address, left);
+    else this.#perAddress.delete(address);
+    this.#counts.closed++;
+    this.#counts.bytesIn += conn.bytesRead;
+    this.#counts.bytesOut += conn.bytesWritten;
+    try {
+      this.#options.onClose?.(conn, failure);
+    } catch { /* a hook must not take the server down */ }
   }
 
-  #report(error: unknown, conn: Conn | undefined): void {
-    this.stats.errors++;
+  #count(error: unknown, conn?: Conn): void {
+    const code = error instanceof TcpError ? error.code : "EHANDLER";
+    this.#errors[code] = (this.#errors[code] ?? 0) + 1;
     if (!conn || !this.#options.onError) return;
     try {
       this.#options.onError(error, conn);
-    } catch { /* an error hook must not take the server down */ }
+    } catch { /* a hook must not take the server down */ }
   }
 }
 
 /**
  * Starts a TCP server.
  *
- * @param options Where to listen and what to run for each connection.
+ * @param options Where to listen, what to run for each connection, limits and hooks.
  * @returns The running server.
  * @throws {AddressInUseError} When the address is taken.
  * @throws {UnsupportedError} When `reusePort` is asked for and the runtime lacks it.
@@ -200,6 +283,7 @@ export async function serve(options: ServeOptions): Promise<Server> {
     );
   }
   options.signal?.throwIfAborted();
+  checkConnOptions(options);
   const listener = await transport.listen({ hostname, port, reusePort });
   return new Server(listener, options);
 }

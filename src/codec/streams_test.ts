@@ -5,6 +5,16 @@ import { TruncatedFrameError } from "../errors.ts";
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
 
+/** A stream of the given chunks (ReadableStream.from is not typed in every lib here). */
+function streamOf<T>(chunks: T[]): ReadableStream<T> {
+  return new ReadableStream({
+    start(controller) {
+      for (const chunk of chunks) controller.enqueue(chunk);
+      controller.close();
+    },
+  });
+}
+
 async function collect<T>(stream: ReadableStream<T>): Promise<T[]> {
   const items: T[] = [];
   for await (const item of stream) items.push(item);
@@ -12,7 +22,7 @@ async function collect<T>(stream: ReadableStream<T>): Promise<T[]> {
 }
 
 test("DecoderStream turns byte chunks into frames, including the last unterminated line when allowed", async () => {
-  const bytes = ReadableStream.from([utf8("a\nb"), utf8("c\r\nd")]);
+  const bytes = streamOf([utf8("a\nb"), utf8("c\r\nd")]);
   const lines = await collect(
     bytes.pipeThrough(new DecoderStream(new LineCodec({ allowUnterminatedLast: true }))),
   );
@@ -20,7 +30,7 @@ test("DecoderStream turns byte chunks into frames, including the last unterminat
 });
 
 test("DecoderStream errors with TruncatedFrameError when the stream ends inside a frame", async () => {
-  const bytes = ReadableStream.from([new Uint8Array([0, 5, 1, 2])]);
+  const bytes = streamOf([new Uint8Array([0, 5, 1, 2])]);
   const frames = bytes.pipeThrough(
     new DecoderStream(new LengthFieldCodec({ lengthFieldLength: 2 })),
   );
@@ -30,7 +40,7 @@ test("DecoderStream errors with TruncatedFrameError when the stream ends inside 
 test("EncoderStream and DecoderStream round-trip frames through one pipe", async () => {
   const codec = new LineCodec({ encoding: "gbk" });
   const lines = ["你好", "", "我是客户端!"];
-  const piped = ReadableStream.from(lines).pipeThrough(new EncoderStream(codec)).pipeThrough(
+  const piped = streamOf(lines).pipeThrough(new EncoderStream(codec)).pipeThrough(
     new DecoderStream(codec),
   );
   assert.deepEqual(await collect(piped), lines);
