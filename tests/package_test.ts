@@ -37,7 +37,7 @@ test(
   {
     skip: tarball
       ? false
-      : "no packed tarball in .build/ (scripts/test.mjs packs it after the build)",
+      : "no packed tarball in .build/ (scripts/run_tests.mjs packs it after the build)",
   },
   async () => {
     const dir = mkdtempSync(join(tmpdir(), "tcpkit-package-"));

@@ -226,7 +226,7 @@ function handlers(onOpen: (state: SocketState) => void): BunHandlers {
 /** The transport on Bun's native sockets. */
 export const bunTransport: Transport = {
   name: "bun",
-  caps: { halfClose: "native", reset: "native", reusePort: "native" },
+  caps: { halfClose: "native", reset: "native", peerReset: "native", reusePort: "native" },
   async connect({ hostname, port, signal }) {
     signal?.throwIfAborted();
     let state: SocketState | undefined;

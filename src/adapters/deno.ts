@@ -121,7 +121,7 @@ function wrapConn(conn: DenoConn): RawConn {
 /** The transport on Deno's native sockets. */
 export const denoTransport: Transport = {
   name: "deno",
-  caps: { halfClose: "native", reset: "unsupported", reusePort: "native" },
+  caps: { halfClose: "native", reset: "unsupported", peerReset: "native", reusePort: "native" },
   async connect({ hostname, port, signal }) {
     try {
       return wrapConn(await deno().connect({ hostname, port, signal }));

@@ -19,14 +19,9 @@ import { bindTransport, type BoundApi } from "../bind.ts";
 /** Bytes read ahead before the socket is paused. */
 const READ_AHEAD = 64 * 1024;
 
-/** `reusePort` came in Node 22.12 and 23.1; older versions ignore it. */
-function hasReusePort(): boolean {
-  const [major, minor] =
-    (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node?.split(
-      ".",
-    ).map(Number) ?? [];
-  return major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
-}
+const [MAJOR, MINOR] =
+  (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node
+    ?.split(".").map(Number) ?? [0, 0];
 
 function netAddr(address: string | undefined, port: number | undefined): NetAddr {
   return { transport: "tcp", hostname: address ?? "", port: port ?? 0 };
@@ -149,7 +144,12 @@ export const nodeTransport: Transport = {
   caps: {
     halfClose: "native",
     reset: "native",
-    reusePort: hasReusePort() ? "native" : "unsupported",
+    // Node 20 reports a reset that follows data as a clean end (nodejs/node#45709).
+    peerReset: MAJOR >= 22 ? "native" : "unsupported",
+    // reusePort came in Node 22.12 and 23.1; older versions ignore it.
+    reusePort: MAJOR > 23 || (MAJOR === 23 && MINOR >= 1) || (MAJOR === 22 && MINOR >= 12)
+      ? "native"
+      : "unsupported",
   },
   connect({ hostname, port, signal }) {
     return new Promise((resolve, reject) => {

@@ -7,7 +7,7 @@
  *   3. prints the counts per target and `N passed, N failed, N skipped`.
  *
  * Plain JavaScript so that the machine's own Node runs it with no build step.
- * Usage: node scripts/test.mjs [--only deno,bun,node20,node22,node24] [-- test files]
+ * Usage: node scripts/run_tests.mjs [--only deno,bun,node20,node22,node24] [-- test files]
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
