@@ -16,8 +16,8 @@ export interface TransportCaps {
   /** `abort()` sends a TCP reset rather than a plain close. */
   readonly reset: Support;
   /**
-   * A peer's reset reaches `read()` as `ConnectionResetError`. Node 20 may
-   * report it as a clean end of stream instead (nodejs/node#45709).
+   * A peer's reset reaches `read()` as `ConnectionResetError`. Node 20 and
+   * 22 may report it as a clean end of stream instead (nodejs/node#45709).
    */
   readonly peerReset: Support;
   /** Several listeners on one port, balanced by the kernel. */

@@ -144,8 +144,8 @@ export const nodeTransport: Transport = {
   caps: {
     halfClose: "native",
     reset: "native",
-    // Node 20 reports a reset that follows data as a clean end (nodejs/node#45709).
-    peerReset: MAJOR >= 22 ? "native" : "unsupported",
+    // Node 20 and 22 report a reset that follows data as a clean end (nodejs/node#45709).
+    peerReset: MAJOR >= 24 ? "native" : "unsupported",
     // reusePort came in Node 22.12 and 23.1; older versions ignore it.
     reusePort: MAJOR > 23 || (MAJOR === 23 && MINOR >= 1) || (MAJOR === 22 && MINOR >= 12)
       ? "native"
