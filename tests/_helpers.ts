@@ -88,7 +88,13 @@ export interface Started {
   pid: number;
   /** The first line on stderr that matched. */
   line: string;
-  stop(signal?: "SIGTERM" | "SIGINT" | "SIGKILL"): Promise<RunResult>;
+  /** Writes to its stdin. */
+  write(data: string | Uint8Array): void;
+  /**
+   * Sends `signal` (default SIGTERM), or with `"none"` waits for it to exit by
+   * itself; either way it is killed if still running 10 s later.
+   */
+  stop(signal?: "SIGTERM" | "SIGINT" | "SIGKILL" | "none"): Promise<RunResult>;
 }
 
 /**
@@ -98,6 +104,7 @@ export interface Started {
 export function start(command: string[], ready: RegExp, timeoutMs = 20_000): Promise<Started> {
   return new Promise((resolve, reject) => {
     const child = spawn(command[0], command.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
+    child.stdin.on("error", () => {});
     const out: Uint8Array[] = [];
     let err = "";
     let exited: Promise<RunResult> | undefined;
@@ -118,13 +125,17 @@ export function start(command: string[], ready: RegExp, timeoutMs = 20_000): Pro
         resolve({
           pid: child.pid!,
           line: match[0],
+          write: (data) => void child.stdin.write(data),
           stop(signal = "SIGTERM") {
+            const running = () => child.exitCode === null && child.signalCode === null;
             // process.kill, not child.kill: Deno reports a child it signalled as killed
             // even when the child handled the signal and exited with its own code.
-            if (child.exitCode === null && child.signalCode === null) {
-              process.kill(child.pid!, signal);
-            }
-            return closed;
+            if (signal !== "none" && running()) process.kill(child.pid!, signal);
+            const timer = setTimeout(
+              () => running() && process.kill(child.pid!, "SIGKILL"),
+              10_000,
+            );
+            return closed.finally(() => clearTimeout(timer));
           },
         });
       }

@@ -12,18 +12,29 @@ import { ROOT } from "./_helpers.ts";
 export interface PythonPeer extends AsyncDisposable {
   /** The port it listens on (servers), or the port it was given (clients). */
   port: number;
-  /** Settles when it exits, with its stdout. */
+  /** What it printed so far (after the port line, for servers). */
+  readonly output: string;
+  /** Settles when it exits, with its whole stdout. */
   exited: Promise<string>;
+}
+
+/** How to start a peer. */
+export interface PeerOptions {
+  /** For client modes: the port to connect to. Server modes print the port they listen on. */
+  port?: number;
+  /** More arguments after the port. */
+  args?: string[];
+  /** Written to its stdin, which is then closed. */
+  input?: string;
 }
 
 /** The path of the peer script. */
 export const PEER_SCRIPT: string = join(ROOT, "tests/peers/peer.py");
 
-/**
- * Starts `peer.py MODE [PORT]`. Server modes resolve once the port is printed.
- */
-export function spawnPython(mode: string, port?: number, input = ""): Promise<PythonPeer> {
-  const child = spawn("python3", [PEER_SCRIPT, mode, ...(port ? [String(port)] : [])], {
+/** Starts `peer.py MODE [PORT] [ARGS...]`. Server modes resolve once their port is printed. */
+export function spawnPython(mode: string, options: PeerOptions = {}): Promise<PythonPeer> {
+  const { port, args = [], input = "" } = options;
+  const child = spawn("python3", [PEER_SCRIPT, mode, ...(port ? [String(port)] : []), ...args], {
     stdio: ["pipe", "pipe", "inherit"],
   });
   child.stdin.end(input);
@@ -32,18 +43,23 @@ export function spawnPython(mode: string, port?: number, input = ""): Promise<Py
     child.on("error", reject);
     child.on("close", () => resolve(out));
   });
-  const dispose = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-    await exited.catch(() => {});
-  };
+  const peer = (listening: number): PythonPeer => ({
+    port: listening,
+    get output() {
+      return port === undefined ? out.slice(out.indexOf("\n") + 1) : out;
+    },
+    exited,
+    async [Symbol.asyncDispose]() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      await exited.catch(() => {});
+    },
+  });
   return new Promise((resolve, reject) => {
     child.stdout.on("data", (chunk: Uint8Array) => {
       out += new TextDecoder().decode(chunk);
-      if (port === undefined && out.includes("\n")) {
-        resolve({ port: Number(out.split("\n")[0]), exited, [Symbol.asyncDispose]: dispose });
-      }
+      if (port === undefined && out.includes("\n")) resolve(peer(Number(out.split("\n")[0])));
     });
-    if (port !== undefined) resolve({ port, exited, [Symbol.asyncDispose]: dispose });
+    if (port !== undefined) resolve(peer(port));
     exited.then(() => reject(new Error(`python3 peer.py ${mode} exited early: ${out}`)), reject);
   });
 }

@@ -68,15 +68,18 @@ describe(`CLI on ${RUNTIME}`, () => {
     const result = await server.stop("SIGTERM");
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stderr, /open 127\.0\.0\.1:\d+/);
-    assert.match(result.stderr, /close 127\.0\.0\.1:\d+: echoed 3 bytes/);
-    assert.match(result.stderr, /stopped: 1 connections served, 0 finished, 0 aborted/);
+    assert.match(result.stderr, /close 127\.0\.0\.1:\d+: in 3 B, out 3 B/);
+    assert.match(
+      result.stderr,
+      /stopped: 1 connections served, 0 finished, 0 aborted, 0 rejected, in 3 B, out 3 B/,
+    );
   });
 
   test("a Python client gets its bytes back from serve", async () => {
     const server = await startServer(RUNTIME);
     try {
       const data = "from python\n".repeat(1000);
-      await using peer = await spawnPython("echo_client", server.port, data);
+      await using peer = await spawnPython("echo_client", { port: server.port, input: data });
       assert.equal(await peer.exited, data);
     } finally {
       await server.stop();
@@ -121,6 +124,23 @@ describe(`CLI on ${RUNTIME}`, () => {
     const unknown = await run([...cliCommand(RUNTIME), "frobnicate"]);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /unknown command "frobnicate"/);
+    const handler = await run([...cliCommand(RUNTIME), "serve", "--handler", "nope"]);
+    assert.equal(handler.code, 2);
+    assert.match(
+      handler.stderr,
+      /--handler must be one of echo, discard, reply, chat, stdio \(got "nope"\)/,
+    );
+    const duration = await run([...cliCommand(RUNTIME), "serve", "--idle-timeout", "5x"]);
+    assert.equal(duration.code, 2);
+    assert.match(
+      duration.stderr,
+      /--idle-timeout must be a duration such as 500ms, 30s, 2m or 1h \(got "5x"\)/,
+    );
+  });
+
+  test("--version prints the version", async () => {
+    const result = await run([...cliCommand(RUNTIME), "--version"]);
+    assert.equal(new TextDecoder().decode(result.stdout), "0.1.0\n");
   });
 
   test("--help describes serve and connect", async () => {

@@ -179,7 +179,7 @@ describe("typed errors", () => {
       handler: (conn) =>
         conn.write("hi\n").then(() => readAll(conn)).then(() => resolve(null), resolve),
     });
-    await using peer = await spawnPython("reset_client", server.addr.port);
+    await using peer = await spawnPython("reset_client", { port: server.addr.port });
     await peer.exited;
     const error = await promise;
     assert.ok(error instanceof ConnectionResetError, String(error));

@@ -1,27 +1,56 @@
 /**
- * `tcpkit connect HOST PORT`: like netcat, stdin goes to the socket and the
- * socket to stdout, byte for byte. At the end of stdin it half-closes and keeps
- * printing until the server closes.
+ * `tcpkit connect`: a client that behaves like netcat when stdin is a pipe,
+ * an interactive line client on a terminal (`quit` ends it), or a one-shot
+ * `--send TEXT`. With no HOST and PORT it asks for them.
  *
  * @module
  */
 import process from "node:process";
+import { createInterface, type Interface } from "node:readline";
 import { parseArgs } from "node:util";
+import { formatAddr } from "../_address.ts";
 import { connect } from "../adapters/native.ts";
 import type { Conn } from "../conn.ts";
-import { UsageError, writeStdout } from "./_output.ts";
+import { hexdump } from "./_hexdump.ts";
+import { type Encoding, parseCount, parseDuration, parseEncoding } from "./_options.ts";
+import { Logger, UsageError, writeStdout } from "./_output.ts";
 
-const HELP = `Usage: tcpkit connect HOST PORT
+const HELP = `Usage: tcpkit connect [HOST PORT] [options]
 
-Connects to HOST:PORT; stdin goes to the server, what it sends goes to stdout.
-At the end of stdin the sending side is closed (half-close) and tcpkit keeps
-printing until the server closes. Exit code 0 on a clean close, 1 on an error.
+Connects to a TCP server. With no HOST and PORT, asks for them.
+- stdin is a pipe: stdin goes to the server and what it sends to stdout, byte for
+  byte (like netcat). At the end of stdin the sending side is closed (half-close)
+  and tcpkit keeps printing until the server closes.
+- stdin is a terminal: type lines to send them; replies print as they arrive;
+  quit ends the session.
+Exit code 0 on a clean close, 1 on an error (refused, reset, timeout, unknown host).
 
 Options:
-  -h, --help   show this help
+  --send TEXT         send TEXT and a newline, print the reply, exit when the server
+                      closes or after --wait of quiet (the classic one-shot client)
+  --wait D            quiet time before --send gives up waiting (default 2s)
+  --crlf              end lines with CRLF instead of LF
+  --encoding E        the server's text encoding: utf-8, gbk, gb18030 (default utf-8);
+                      your terminal stays UTF-8, tcpkit converts both ways
+  --timeout D         give up connecting after D (500ms, 5s, 1m; default none)
+  --idle-timeout D    close the connection after D with no traffic either way
+  --no-shutdown       keep sending side open at the end of stdin (like ncat --no-shutdown)
+  --hex               show what arrives as a hex dump
+  --verbose           log the connection on stderr
+  -h, --help          show this help
 
-Example:
-  echo hello | tcpkit connect 127.0.0.1 7788`;
+Examples:
+  echo hello | tcpkit connect 127.0.0.1 7788
+  tcpkit connect 127.0.0.1 7788 --send "你好,我是客户端!"
+  tcpkit connect 127.0.0.1 7788 --encoding gbk
+  tcpkit connect`;
+
+interface ConnectCli {
+  encoding: Encoding;
+  eol: string;
+  hex: boolean;
+  log: Logger;
+}
 
 /**
  * Runs `tcpkit connect`.
@@ -32,36 +61,162 @@ export async function runConnect(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { help: { type: "boolean", short: "h" } },
+    options: {
+      send: { type: "string" },
+      wait: { type: "string", default: "2s" },
+      crlf: { type: "boolean", default: false },
+      encoding: { type: "string", default: "utf-8" },
+      timeout: { type: "string" },
+      "idle-timeout": { type: "string" },
+      "no-shutdown": { type: "boolean", default: false },
+      hex: { type: "boolean", default: false },
+      verbose: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h" },
+    },
   });
   if (values.help) return void console.log(HELP);
-  if (positionals.length !== 2) {
-    throw new UsageError(`connect needs HOST and PORT (got ${positionals.length} arguments)`);
+  if (positionals.length !== 0 && positionals.length !== 2) {
+    throw new UsageError(
+      `connect needs HOST and PORT, or neither to be asked (got ${positionals.length} arguments)`,
+    );
   }
-  const [hostname, portText] = positionals;
-  const port = Number(portText);
-  if (!/^\d+$/.test(portText) || port < 1 || port > 65535) {
-    throw new UsageError(`PORT must be a number between 1 and 65535 (got "${portText}")`);
-  }
-  const conn = await connect({ hostname, port });
+  const cli: ConnectCli = {
+    encoding: parseEncoding(values.encoding),
+    eol: values.crlf ? "\r\n" : "\n",
+    hex: values.hex,
+    log: new Logger({ verbose: values.verbose }),
+  };
+  const wait = parseDuration(values.wait, "--wait");
+  const timeout = values.timeout ? parseDuration(values.timeout, "--timeout") : undefined;
+  const idleTimeout = values["idle-timeout"]
+    ? parseDuration(values["idle-timeout"], "--idle-timeout")
+    : undefined;
+  // Made only when lines are wanted: a readline interface starts consuming stdin.
+  let lines: Interface | undefined;
+  const getLines = () =>
+    lines ??= createInterface({
+      input: process.stdin,
+      output: process.stdout,
+      terminal: process.stdin.isTTY,
+    });
   try {
-    void sendStdin(conn);
-    for await (const chunk of conn) await writeStdout(chunk);
-    await conn.close();
+    const [hostname, portText] = positionals.length === 2
+      ? positionals
+      : await askAddress(getLines());
+    const port = parseCount(portText, "PORT", 1, 65535);
+    const conn = await connect({ hostname, port, timeout, idleTimeout });
+    cli.log.debug(
+      "connected",
+      `connected to ${formatAddr(conn.remoteAddr)} from ${formatAddr(conn.localAddr)}`,
+    );
+    try {
+      if (values.send !== undefined) await sendOnce(conn, cli, values.send, wait);
+      else if (process.stdin.isTTY) await interactive(conn, cli, getLines());
+      else await pipe(conn, cli, lines, !values["no-shutdown"]);
+    } finally {
+      conn.abort();
+    }
   } finally {
-    // The server has finished (or failed): stop reading stdin too.
+    lines?.close();
     process.stdin.destroy();
-    conn.abort();
   }
 }
 
-async function sendStdin(conn: Conn): Promise<void> {
-  try {
-    for await (const chunk of process.stdin) {
-      await conn.write(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-    }
-    await conn.closeWrite();
-  } catch {
-    // The connection ended while sending: reading it reports why.
+async function askAddress(lines: Interface): Promise<[string, string]> {
+  const ask = (question: string) =>
+    new Promise<string>((resolve) => lines.question(question, resolve));
+  const hostname = (await ask("Host [127.0.0.1]: ")).trim() || "127.0.0.1";
+  const port = (await ask("Port [7788]: ")).trim() || "7788";
+  return [hostname, port];
+}
+
+/** Prints what arrives until the server closes: raw bytes, transcoded text, or a hex dump. */
+async function printIncoming(
+  conn: Conn,
+  cli: ConnectCli,
+  onText?: (text: string) => void,
+): Promise<void> {
+  const decoder = cli.encoding.name === "utf-8" && !onText ? undefined : cli.encoding.decoder();
+  let offset = 0;
+  for await (const chunk of conn) {
+    if (cli.hex) await writeStdout(hexdump(chunk, offset));
+    else if (!decoder) await writeStdout(chunk);
+    else if (onText) onText(decoder.decode(chunk, { stream: true }));
+    else await writeStdout(decoder.decode(chunk, { stream: true }));
+    offset += chunk.length;
   }
+  cli.log.debug("closed", "the server closed the connection");
+}
+
+async function sendOnce(conn: Conn, cli: ConnectCli, text: string, wait: number): Promise<void> {
+  await conn.write(cli.encoding.encoder.encode(text + cli.eol));
+  let quiet: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<void>((resolve) => {
+    const arm = () => {
+      clearTimeout(quiet);
+      quiet = setTimeout(resolve, wait);
+    };
+    arm();
+    conn.closed.finally(() => clearTimeout(quiet));
+    printIncoming(conn, cli, (chunk) => {
+      arm();
+      void writeStdout(chunk);
+    }).then(resolve, resolve);
+  });
+  await timedOut;
+  clearTimeout(quiet);
+  await conn.close();
+}
+
+/** Sends stdin (as bytes, or line by line when the address was asked), prints what arrives. */
+async function pipe(
+  conn: Conn,
+  cli: ConnectCli,
+  lines: Interface | undefined,
+  shutdown: boolean,
+): Promise<void> {
+  const sending = (async () => {
+    const transcode = cli.encoding.name === "utf-8" ? undefined : new TextDecoder();
+    if (lines) {
+      for await (const line of lines) await conn.write(cli.encoding.encoder.encode(line + cli.eol));
+    } else {
+      for await (const chunk of process.stdin) {
+        const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+        await conn.write(
+          transcode
+            ? cli.encoding.encoder.encode(transcode.decode(bytes, { stream: true }))
+            : bytes,
+        );
+      }
+    }
+    if (shutdown) await conn.closeWrite();
+  })();
+  sending.catch(() => {}); // a failed send shows up as a failed read below
+  await printIncoming(conn, cli);
+  await conn.close();
+}
+
+async function interactive(conn: Conn, cli: ConnectCli, lines: Interface): Promise<void> {
+  const peer = formatAddr(conn.remoteAddr);
+  process.stdout.write(`Connected to ${peer}. Type a line to send it; quit ends the session.\n`);
+  lines.setPrompt("> ");
+  lines.prompt();
+  let quit = false;
+  lines.on("line", (line) => {
+    if (line.trim() === "quit") {
+      quit = true;
+      void conn.close();
+      return;
+    }
+    conn.write(cli.encoding.encoder.encode(line + cli.eol)).catch(() => {});
+    lines.prompt();
+  });
+  lines.on("close", () => void conn.closeWrite().catch(() => {}));
+  await printIncoming(conn, cli, (text) => {
+    process.stdout.write(`\r\x1b[K${text}${text.endsWith("\n") ? "" : "\n"}`);
+    lines.prompt(true);
+  }).catch((error) => {
+    if (!quit) throw error;
+  });
+  process.stdout.write(quit ? "Bye.\n" : `\r\x1b[K${peer} closed the connection.\n`);
 }

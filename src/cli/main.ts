@@ -4,7 +4,7 @@
  * @module
  */
 import process from "node:process";
-import { logError, UsageError } from "./_output.ts";
+import { Logger, UsageError } from "./_output.ts";
 import { runConnect } from "./connect.ts";
 import { runServe } from "./serve.ts";
 
@@ -13,8 +13,15 @@ const VERSION = "0.1.0";
 const HELP = `tcpkit ${VERSION}: a TCP toolkit for Deno, Bun and Node
 
 Usage:
-  tcpkit serve [--hostname 127.0.0.1] [--port 7788]   run an echo server
-  tcpkit connect HOST PORT                           connect stdin and stdout to a server
+  tcpkit serve [options]          run a server: echo, discard, reply, chat or stdio
+  tcpkit connect [HOST PORT]      connect to a server: like netcat, or interactive
+
+Examples:
+  tcpkit serve                                       # echo server on 127.0.0.1:7788
+  tcpkit serve --handler reply --text "你好,我是服务器!" --close
+  tcpkit serve --handler chat
+  echo hello | tcpkit connect 127.0.0.1 7788
+  tcpkit connect 127.0.0.1 7788 --send hello
 
 Options:
   -h, --help      show help (also after a command: tcpkit serve --help)
@@ -51,13 +58,18 @@ export async function main(args: string[] = process.argv.slice(2)): Promise<void
         throw new UsageError(`unknown command "${command}" (choose serve or connect)`);
     }
   } catch (error) {
+    const log = new Logger();
     if (
       error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")
     ) {
-      logError(new TypeError(`${(error as Error).message}\nRun "tcpkit --help" for usage.`));
+      log.error(
+        new UsageError(
+          `${(error as Error).message}\nRun "tcpkit ${command ?? ""} --help" for usage.`,
+        ),
+      );
       process.exitCode = 2;
     } else {
-      logError(error);
+      log.error(error);
       process.exitCode = 1;
     }
   }

@@ -1,6 +1,7 @@
 /**
- * `tcpkit serve`: an echo server that logs each connection and shuts down
- * gracefully on Ctrl-C or SIGTERM (a second Ctrl-C forces it).
+ * `tcpkit serve`: a server with a choice of handlers (echo, discard, reply,
+ * chat, stdio), one log line per connection, and graceful shutdown on Ctrl-C
+ * or SIGTERM (a second Ctrl-C forces it) with totals.
  *
  * @module
  */
@@ -8,21 +9,62 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { formatAddr } from "../_address.ts";
 import { serve } from "../adapters/native.ts";
-import type { Conn } from "../conn.ts";
-import { log, logError, UsageError } from "./_output.ts";
+import type { Handler } from "../serve.ts";
+import { parseChoice, parseCount, parseDuration, parseEncoding } from "./_options.ts";
+import { Logger } from "./_output.ts";
+import type { HandlerContext } from "./handlers/_context.ts";
+import { chatHandler } from "./handlers/chat.ts";
+import { discardHandler } from "./handlers/discard.ts";
+import { echoHandler } from "./handlers/echo.ts";
+import { replyHandler } from "./handlers/reply.ts";
+import { stdioHandler } from "./handlers/stdio.ts";
+
+const HANDLERS = {
+  echo: echoHandler,
+  discard: discardHandler,
+  reply: replyHandler,
+  chat: chatHandler,
+  stdio: stdioHandler,
+} as const satisfies Record<string, (ctx: HandlerContext) => Handler>;
 
 const HELP = `Usage: tcpkit serve [options]
 
-Runs an echo server: every byte a client sends is sent back.
+Runs a TCP server on 127.0.0.1:7788 unless told otherwise.
+
+Handlers (--handler):
+  echo       send every byte back (the default)
+  discard    read and drop; --print shows what arrives
+  reply      print each message with the client's address, answer --text TEXT;
+             --close closes after the first answer
+  chat       a chat room: each line goes to every other client, /nick NAME renames,
+             quit leaves; joins and leaves are announced; this terminal sees it all
+  stdio      like nc -l: the first client is joined to this terminal; quit typed on
+             either side ends the session; --keep-open waits for the next client
 
 Options:
-  --hostname H   address to listen on (default 127.0.0.1; 0.0.0.0 for every IPv4 interface)
-  --port P       port to listen on (default 7788; 0 picks a free one)
-  -h, --help     show this help
+  --hostname H          address to listen on (default 127.0.0.1; 0.0.0.0 for every IPv4 interface)
+  --port P              port (default 7788; 0 picks a free one)
+  --handler NAME        echo, discard, reply, chat or stdio (default echo)
+  --text TEXT           the answer of the reply handler (default "ok")
+  --close               reply: close after the first answer
+  --keep-open           stdio: wait for the next client instead of exiting
+  --print               show what arrives on stdout, prefixed with the client's address
+  --hex                 show what arrives as a hex dump
+  --encoding E          text encoding for printing and replies: utf-8, gbk, gb18030 (default utf-8)
+  --framing F           raw (chunks as they arrive) or line (default raw; chat and stdio use lines)
+  --max-line N          longest line in bytes with --framing line (default 65536)
+  --max-connections N   connections at once; more are told "busy" and closed (default 1000)
+  --idle-timeout D      close connections idle for D (500ms, 30s, 5m; default none)
+  --verbose, --quiet    more or less logging
+  --json                log JSON lines on stderr
+  -h, --help            show this help
 
-Example:
-  tcpkit serve --port 7788
-  tcpkit connect 127.0.0.1 7788`;
+Examples:
+  tcpkit serve                                   # echo server on 127.0.0.1:7788
+  tcpkit serve --handler reply --text "你好,我是服务器!" --close
+  tcpkit serve --handler reply --encoding gbk --text "thank you !"
+  tcpkit serve --handler chat --port 9000
+  tcpkit serve --handler stdio                   # then: tcpkit connect 127.0.0.1 7788`;
 
 /**
  * Runs `tcpkit serve`.
@@ -35,63 +77,112 @@ export async function runServe(args: string[]): Promise<void> {
     options: {
       hostname: { type: "string", default: "127.0.0.1" },
       port: { type: "string", default: "7788" },
+      handler: { type: "string", default: "echo" },
+      text: { type: "string", default: "ok" },
+      close: { type: "boolean", default: false },
+      "keep-open": { type: "boolean", default: false },
+      print: { type: "boolean", default: false },
+      hex: { type: "boolean", default: false },
+      encoding: { type: "string", default: "utf-8" },
+      framing: { type: "string", default: "raw" },
+      "max-line": { type: "string", default: "65536" },
+      "max-connections": { type: "string", default: "1000" },
+      "idle-timeout": { type: "string" },
+      verbose: { type: "boolean", default: false },
+      quiet: { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) return void console.log(HELP);
-  const port = Number(values.port);
-  if (!/^\d+$/.test(values.port) || port > 65535) {
-    throw new UsageError(`--port must be a number between 0 and 65535 (got "${values.port}")`);
-  }
+  const log = new Logger({ json: values.json, quiet: values.quiet, verbose: values.verbose });
+  const handlerName = parseChoice(
+    values.handler,
+    "--handler",
+    Object.keys(HANDLERS) as (keyof typeof HANDLERS)[],
+  );
+  const ctx: HandlerContext = {
+    log,
+    encoding: parseEncoding(values.encoding),
+    print: values.print,
+    hex: values.hex,
+    framing: parseChoice(values.framing, "--framing", ["raw", "line"] as const),
+    maxLine: parseCount(values["max-line"], "--max-line", 1, 1 << 30),
+    text: values.text,
+    closeAfterReply: values.close,
+    keepOpen: values["keep-open"],
+  };
+  const port = parseCount(values.port, "--port", 0, 65535);
+  const maxConnections = parseCount(values["max-connections"], "--max-connections", 1, 1_000_000);
+  const idleTimeout = values["idle-timeout"]
+    ? parseDuration(values["idle-timeout"], "--idle-timeout")
+    : undefined;
+  const handler = HANDLERS[handlerName](ctx);
+  const started = new Map<object, number>();
   const server = await serve({
     hostname: values.hostname,
     port,
-    handler: echo,
-    onError: (error, conn) =>
-      logError(new Error(`${formatAddr(conn.remoteAddr)}: ${(error as Error).message}`)),
+    handler,
+    maxConnections,
+    idleTimeout,
+    busyReply: "tcpkit: server busy, try again later\n",
+    onConnection: (conn) => {
+      started.set(conn, Date.now());
+      log.info("open", `open ${formatAddr(conn.remoteAddr)}`, {
+        peer: formatAddr(conn.remoteAddr),
+      });
+    },
+    onClose: (conn, error) => {
+      const seconds = (Date.now() - (started.get(conn) ?? Date.now())) / 1000;
+      started.delete(conn);
+      const peer = formatAddr(conn.remoteAddr);
+      const why = error ? ` (${error.message})` : "";
+      log.info(
+        "close",
+        `close ${peer}: in ${conn.bytesRead} B, out ${conn.bytesWritten} B, ${
+          seconds.toFixed(1)
+        } s${why}`,
+        { peer, bytesIn: conn.bytesRead, bytesOut: conn.bytesWritten, seconds, error: error?.code },
+      );
+    },
+    onError: (error, conn) => {
+      if (!(error instanceof Error && "code" in error)) {
+        log.error(error, { peer: formatAddr(conn.remoteAddr) });
+      }
+    },
   });
+  ctx.server = server;
   const where = formatAddr(server.addr);
-  log(`tcpkit: echo server listening on ${where}`);
-  log(`tcpkit: try: tcpkit connect ${server.addr.hostname} ${server.addr.port}`);
+  log.info("listening", `${handlerName} server listening on ${where}`, {
+    address: where,
+    handler: handlerName,
+  });
+  log.info("hint", `try: tcpkit connect ${server.addr.hostname} ${server.addr.port}`);
   let stopping = false;
-  const stop = async (signal: string) => {
+  const stop = (signal: string) => {
     if (stopping) {
-      log(`tcpkit: ${signal} again: stopping now`);
+      log.warn("forced", `${signal} again: stopping now`);
       process.exit(130);
     }
     stopping = true;
-    log(
-      `tcpkit: ${signal}: shutting down (${server.stats.active} open connections; again to force)`,
+    log.info(
+      "shutdown",
+      `${signal}: shutting down (${server.stats.active} open; ${signal} again to force)`,
     );
-    const { finished, aborted } = await server.shutdown({ deadlineMs: 5000 });
-    log(
-      `tcpkit: stopped: ${server.stats.accepted} connections served, ${finished} finished, ${aborted} aborted`,
-    );
-    process.removeListener("SIGINT", onInt);
-    process.removeListener("SIGTERM", onTerm);
+    void server.shutdown({ deadlineMs: 5000 });
   };
-  const onInt = () => void stop("SIGINT");
-  const onTerm = () => void stop("SIGTERM");
+  const onInt = () => stop("SIGINT");
+  const onTerm = () => stop("SIGTERM");
   process.on("SIGINT", onInt);
   process.on("SIGTERM", onTerm);
-  await server.finished;
-}
-
-async function echo(conn: Conn): Promise<void> {
-  const peer = formatAddr(conn.remoteAddr);
-  const started = Date.now();
-  let bytes = 0;
-  log(`tcpkit: open ${peer}`);
-  try {
-    for await (const chunk of conn) {
-      bytes += chunk.length;
-      await conn.write(chunk);
-    }
-  } finally {
-    log(
-      `tcpkit: close ${peer}: echoed ${bytes} bytes in ${
-        ((Date.now() - started) / 1000).toFixed(1)
-      } s`,
-    );
-  }
+  const { finished, aborted } = await server.finished;
+  process.removeListener("SIGINT", onInt);
+  process.removeListener("SIGTERM", onTerm);
+  const s = server.stats;
+  log.info(
+    "stopped",
+    `stopped: ${s.accepted} connections served, ${finished} finished, ${aborted} aborted, ${s.rejected} rejected, ` +
+      `in ${s.bytesIn} B, out ${s.bytesOut} B`,
+    { ...s, finished, aborted },
+  );
 }

@@ -7,7 +7,14 @@ Usage: python3 peer.py MODE [PORT]
   echo_server           listen on 127.0.0.1:0, print the port, echo one client
                         until it half-closes, then close
   echo_client PORT      send stdin, half-close, print what comes back
+  text_client PORT ENCODING TEXT
+                        send TEXT in ENCODING, print the reply decoded, until the
+                        server closes or 2 s pass quietly
+  select_server ENCODING REPLY
+                        a non-blocking select() server for many clients: prints
+                        "ADDRESS: text" for each message, answers REPLY
 """
+import select
 import socket
 import struct
 import sys
@@ -55,6 +62,42 @@ def main():
                 break
             sys.stdout.buffer.write(data)
         conn.close()
+    elif mode == "text_client":
+        encoding, text = sys.argv[3], sys.argv[4]
+        conn = socket.create_connection(("127.0.0.1", int(sys.argv[2])))
+        conn.settimeout(2)
+        conn.sendall(text.encode(encoding))
+        reply = b""
+        try:
+            while True:
+                data = conn.recv(65536)
+                if not data:
+                    break
+                reply += data
+        except socket.timeout:
+            pass
+        sys.stdout.write(reply.decode(encoding))
+        conn.close()
+    elif mode == "select_server":
+        encoding, reply = sys.argv[2], sys.argv[3].encode(sys.argv[2])
+        server = listen()
+        server.setblocking(False)
+        clients = {}
+        while True:
+            readable, _, _ = select.select([server, *clients], [], [])
+            for sock in readable:
+                if sock is server:
+                    conn, addr = server.accept()
+                    conn.setblocking(False)
+                    clients[conn] = f"{addr[0]}:{addr[1]}"
+                    continue
+                data = sock.recv(65536)
+                if not data:
+                    del clients[sock]
+                    sock.close()
+                    continue
+                print(f"{clients[sock]}: {data.decode(encoding).rstrip()}", flush=True)
+                sock.sendall(reply)
     else:
         sys.exit(f"unknown mode {mode}")
 

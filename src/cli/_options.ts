@@ -1,0 +1,93 @@
+/**
+ * Parsing and checking of command-line values shared by the commands:
+ * durations, ports, counts and encodings, each with a clear message.
+ *
+ * @module
+ */
+import {
+  createTextDecoder,
+  createTextEncoder,
+  type TextChunkDecoder,
+  type TextChunkEncoder,
+} from "../codec/text.ts";
+import { UsageError } from "./_output.ts";
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/**
+ * Parses a duration such as `500ms`, `30s`, `2m` or `1h`; a bare number is seconds.
+ *
+ * @param text The value.
+ * @param flag The option, for the message.
+ * @returns Milliseconds.
+ */
+export function parseDuration(text: string, flag: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!match) {
+    throw new UsageError(`${flag} must be a duration such as 500ms, 30s, 2m or 1h (got "${text}")`);
+  }
+  return Math.round(Number(match[1]) * UNITS[match[2] ?? "s"]);
+}
+
+/**
+ * Parses a whole number within bounds.
+ *
+ * @param text The value.
+ * @param flag The option, for the message.
+ * @param min The smallest allowed.
+ * @param max The largest allowed.
+ * @returns The number.
+ */
+export function parseCount(text: string, flag: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < min || value > max) {
+    throw new UsageError(`${flag} must be a number between ${min} and ${max} (got "${text}")`);
+  }
+  return value;
+}
+
+/**
+ * Checks that a value is one of the choices.
+ *
+ * @param text The value.
+ * @param flag The option, for the message.
+ * @param choices The allowed values.
+ * @returns The value.
+ */
+export function parseChoice<T extends string>(
+  text: string,
+  flag: string,
+  choices: readonly T[],
+): T {
+  if (!(choices as readonly string[]).includes(text)) {
+    throw new UsageError(`${flag} must be one of ${choices.join(", ")} (got "${text}")`);
+  }
+  return text as T;
+}
+
+/** A text encoding for the terminal side of a command: decode what arrives, encode what is sent. */
+export interface Encoding {
+  name: string;
+  /** A fresh streaming decoder that replaces invalid bytes. */
+  decoder(): TextChunkDecoder;
+  encoder: TextChunkEncoder;
+}
+
+/**
+ * Resolves `--encoding`.
+ *
+ * @param label The encoding label, such as `utf-8` or `gbk`.
+ * @returns The decoder factory and the encoder.
+ */
+export function parseEncoding(label: string): Encoding {
+  try {
+    const encoder = createTextEncoder(label, { unencodable: "replace" });
+    return {
+      name: encoder.encoding,
+      decoder: () => createTextDecoder(label, { fatal: false }),
+      encoder,
+    };
+  } catch (error) {
+    throw new UsageError(`--encoding: ${(error as Error).message} (choose utf-8, gbk or gb18030)`);
+  }
+}

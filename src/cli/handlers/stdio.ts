@@ -1,0 +1,69 @@
+/**
+ * `serve --handler stdio`: like `nc -l`, the first client is joined to the
+ * terminal: what the operator types goes to the client, what the client
+ * sends is printed. `quit` typed on either side ends the session (the classic
+ * two-way terminal chat); with `--keep-open` the server waits for the next
+ * client, else it stops. Others are told the line is busy.
+ *
+ * @module
+ */
+import process from "node:process";
+import { createInterface } from "node:readline";
+import { formatAddr } from "../../_address.ts";
+import type { Conn } from "../../conn.ts";
+import type { Handler } from "../../serve.ts";
+import { writeStdout } from "../_output.ts";
+import { type HandlerContext, messages } from "./_context.ts";
+
+/** @param ctx The handler context. @returns The handler. */
+export function stdioHandler(ctx: HandlerContext): Handler {
+  let current: Conn | undefined;
+  let stdinEnded = false;
+  const lines = createInterface({ input: process.stdin, terminal: false });
+  lines.on("line", (line) => {
+    if (!current) return ctx.log.warn("stdio-idle", "no client yet: the line was not sent");
+    if (line.trim() === "quit") {
+      ctx.log.info("stdio-quit", "you typed quit: ending the session");
+      return void current.close();
+    }
+    void current.write(ctx.encoding.encoder.encode(`${line}\n`)).catch(() => {});
+  });
+  lines.on("close", () => {
+    stdinEnded = true;
+    void current?.closeWrite().catch(() => {});
+  });
+  const stopIfDone = () => {
+    if (!ctx.keepOpen) {
+      lines.close();
+      process.stdin.destroy();
+      void ctx.server?.shutdown({ deadlineMs: 1000 });
+    }
+  };
+  return async (conn) => {
+    if (current) {
+      await conn.write("tcpkit: busy with another client, try later\n");
+      return;
+    }
+    current = conn;
+    ctx.log.info(
+      "stdio-join",
+      `${formatAddr(conn.remoteAddr)} is connected to this terminal; type quit to end`,
+    );
+    if (stdinEnded) await conn.closeWrite();
+    try {
+      for await (const { text } of messages(conn, ctx, "line")) {
+        if (text.trim() === "quit") {
+          ctx.log.info(
+            "stdio-quit",
+            `${formatAddr(conn.remoteAddr)} typed quit: ending the session`,
+          );
+          break;
+        }
+        await writeStdout(`${text}\n`);
+      }
+    } finally {
+      current = undefined;
+      stopIfDone();
+    }
+  };
+}
