@@ -186,3 +186,11 @@ export class DecodeError extends TcpError {
     super(message, "EDECODE", options);
   }
 }
+
+/** A connection did not start with a valid PROXY protocol header. */
+export class ProxyProtocolError extends TcpError {
+  /** @param message @param options */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, "EPROXYPROTOCOL", options);
+  }
+}
