@@ -1,0 +1,148 @@
+// The echo servers the harness measures, on the runtime that runs this file
+// (Deno, Bun or Node). Usage: <runtime> echo_server.mjs KIND
+//
+//   tcpkit   serve() + `for await (const chunk of conn) await conn.write(chunk)`
+//   streams  serve() + `conn.readable.pipeTo(conn.writable)` (tcpkit's Web Streams)
+//   framed   serve() + LineCodec: each line decoded and written back as a frame
+//   raw      the runtime's own API, written the best way for it: Deno a read/write
+//            loop with a 64 KiB buffer, Bun.listen with write + drain, Node
+//            node:net with socket.pipe(socket)
+//   pipeto   Deno only: Deno's own `conn.readable.pipeTo(conn.writable)`
+//
+// tcpkit comes from mod.ts on Deno and Bun, from the npm build (npm/esm/mod.js) on
+// Node. Listens on 127.0.0.1 on a free port, prints "port N" on stdout, and exits
+// when stdin ends (or on SIGTERM).
+import process from "node:process";
+
+const kind = process.argv[2];
+const RUNTIME = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : "node";
+
+async function tcpkit(handler) {
+  const native = RUNTIME !== "node";
+  const mod = await import(native ? "../../mod.ts" : "../../npm/esm/mod.js");
+  const server = await mod.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    maxConnections: 1_000_000,
+    handler: handler(mod),
+  });
+  return server.addr.port;
+}
+
+const SERVERS = {
+  tcpkit: () =>
+    tcpkit(() => async (conn) => {
+      for await (const chunk of conn) await conn.write(chunk);
+    }),
+  streams: () => tcpkit(() => (conn) => conn.readable.pipeTo(conn.writable)),
+  framed: () =>
+    tcpkit(({ LineCodec }) => {
+      const codec = new LineCodec();
+      return async (conn) => {
+        for await (const line of conn.frames(codec)) await conn.writeFrame(codec, line);
+      };
+    }),
+  raw: () => RAW[RUNTIME](),
+  pipeto: () => {
+    if (RUNTIME !== "deno") throw new Error("pipeto is Deno's own Web Streams echo: Deno only");
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    (async () => {
+      for await (const conn of listener) conn.readable.pipeTo(conn.writable).catch(() => {});
+    })();
+    return listener.addr.port;
+  },
+};
+
+const RAW = {
+  deno() {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const echo = async (conn) => {
+      const buffer = new Uint8Array(64 * 1024);
+      try {
+        for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
+          for (let off = 0; off < n;) off += await conn.write(buffer.subarray(off, n));
+        }
+      } catch { /* reset */ }
+      try {
+        conn.close();
+      } catch { /* closed */ }
+    };
+    (async () => {
+      for await (const conn of listener) echo(conn);
+    })();
+    return listener.addr.port;
+  },
+  bun() {
+    // Bun's write() takes what the kernel accepts; the rest waits for drain, and
+    // reading pauses meanwhile so that memory stays bounded.
+    const flush = (socket) => {
+      const state = socket.data;
+      while (state.queue.length > 0) {
+        const chunk = state.queue[0];
+        const n = socket.write(chunk);
+        if (n < chunk.length) {
+          state.queue[0] = chunk.subarray(Math.max(n, 0));
+          return false;
+        }
+        state.queue.shift();
+      }
+      return true;
+    };
+    const server = Bun.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      allowHalfOpen: true,
+      socket: {
+        open(socket) {
+          socket.data = { queue: [], paused: false, ended: false };
+        },
+        data(socket, chunk) {
+          const state = socket.data;
+          if (state.queue.length === 0) {
+            const n = socket.write(chunk);
+            if (n === chunk.length) return;
+            state.queue.push(chunk.subarray(Math.max(n, 0)));
+          } else state.queue.push(chunk);
+          if (!state.paused) {
+            state.paused = true;
+            socket.pause();
+          }
+        },
+        drain(socket) {
+          const state = socket.data;
+          if (!flush(socket)) return;
+          if (state.ended) socket.end();
+          else if (state.paused) {
+            state.paused = false;
+            socket.resume();
+          }
+        },
+        end(socket) {
+          if (socket.data.queue.length === 0) socket.end();
+          else socket.data.ended = true;
+        },
+        error() {},
+        close() {},
+      },
+    });
+    return server.port;
+  },
+  async node() {
+    const net = await import("node:net");
+    const server = net.createServer({ noDelay: true }, (socket) => {
+      socket.on("error", () => {});
+      socket.pipe(socket);
+    });
+    await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return server.address().port;
+  },
+};
+
+if (!(kind in SERVERS)) {
+  console.error(`usage: echo_server.mjs ${Object.keys(SERVERS).join("|")}`);
+  process.exit(2);
+}
+const port = await SERVERS[kind]();
+process.stdout.write(`port ${port}\n`);
+process.stdin.on("data", () => {});
+process.stdin.on("end", () => process.exit(0));
