@@ -10,7 +10,7 @@ import { fail, V1_MAX_LENGTH } from "./_wire.ts";
 import { formatIPv4, formatIPv6, parseDecimal, parseIPv4, parseIPv6 } from "./_ip.ts";
 
 const FAMILIES = ["TCP4 ", "TCP6 ", "UNKNOWN ", "UNKNOWN\r"];
-const ADDRESS_CHARS = /[^0-9A-Fa-f.: \r]/;
+const ADDRESS_CHARS = /^[0-9A-Fa-f.: \r]$/;
 const FIELDS = ["", "", "source address", "destination address", "source port", "destination port"];
 
 /**
@@ -31,10 +31,8 @@ export function decodeV1(buffer: ByteBuffer, head: Uint8Array): ProxyHeader | nu
     throw fail(`v1 family must be TCP4, TCP6 or UNKNOWN (got ${JSON.stringify(got)})`);
   }
   const inet = text.startsWith("PROXY TCP");
-  const bad = inet ? text.slice(11).search(ADDRESS_CHARS) : -1;
-  const cr = text.indexOf("\r");
-  if (bad !== -1 || (inet && cr !== -1 && cr !== text.length - 1)) {
-    const at = bad !== -1 ? 11 + bad : cr;
+  const at = inet ? badCharAt(text) : -1;
+  if (at !== -1) {
     throw fail(
       `v1 ${text.slice(6, 10)} line has ${JSON.stringify(text[at])} at byte ${at}: ${
         JSON.stringify(text.slice(0, at + 1))
@@ -52,6 +50,14 @@ export function decodeV1(buffer: ByteBuffer, head: Uint8Array): ProxyHeader | nu
     : { version: 1, command: "PROXY", family: "UNKNOWN" } as const;
   buffer.skip(lf + 1);
   return header;
+}
+
+/** Finds the first byte of a TCP4 or TCP6 line that no valid line has there, or -1. */
+function badCharAt(text: string): number {
+  for (let i = 11; i < text.length; i++) {
+    if (!ADDRESS_CHARS.test(text[i]) || (text[i] === "\r" && i !== text.length - 1)) return i;
+  }
+  return -1;
 }
 
 /** Parses `PROXY TCP4|TCP6 <source> <destination> <source port> <destination port>`. */
