@@ -28,6 +28,9 @@ export function decodeV1(buffer: ByteBuffer, head: Uint8Array): ProxyHeader | nu
   const family = text.slice(6, 14);
   if (!FAMILIES.some((name) => name.startsWith(family.slice(0, name.length)))) {
     const got = family.split(/[ \r]/)[0];
+    if (got === "TCP4" || got === "TCP6") {
+      throw fail(`v1 ${got} line ends after its family: ${JSON.stringify(text)}`);
+    }
     throw fail(`v1 family must be TCP4, TCP6 or UNKNOWN (got ${JSON.stringify(got)})`);
   }
   const inet = text.startsWith("PROXY TCP");

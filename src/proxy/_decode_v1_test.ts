@@ -56,6 +56,7 @@ test("decodeProxyHeader() rejects bad v1 lines with the reason", () => {
     ["PROXY TCP5 ", 'v1 family must be TCP4, TCP6 or UNKNOWN (got "TCP5")'],
     ["PROXY tcp4 ", 'v1 family must be TCP4, TCP6 or UNKNOWN (got "tcp4")'],
     ["PROXY UNKNOWNX", 'v1 family must be TCP4, TCP6 or UNKNOWN (got "UNKNOWNX")'],
+    ["PROXY TCP6\r\n", 'v1 TCP6 line ends after its family: "PROXY TCP6\\r"'],
     ["PROXY  TCP4", 'v1 family must be TCP4, TCP6 or UNKNOWN (got "")'],
     [long, "v1 line longer than 107 bytes"],
     ["PROXY UNKNOWN\n", 'v1 line ends with LF without CR: "PROXY UNKNOWN"'],

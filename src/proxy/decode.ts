@@ -84,6 +84,7 @@ function notProxy(head: Uint8Array): ProxyProtocolError {
  * @param options The options you pass to the decoder.
  * @returns The bound, 4096 by default.
  * @throws {RangeError} When `maxV2Length` is out of range.
+ * @throws {TypeError} When `maxV2Length` is not a number.
  *
  * @example The bound for the default options
  * ```ts
@@ -102,15 +103,24 @@ export function maxProxyHeaderLength(options: DecodeProxyHeaderOptions = {}): nu
  * Removes a PROXY protocol header (v1 or v2) from the front of a buffer and
  * returns it, leaving the bytes after it (the client's own) in the buffer.
  *
- * It decides as early as the bytes allow: the first byte that cannot start
- * either signature, a bad v2 version, command or family byte, or a v2 length
- * over `maxV2Length` is an error at once. The bound: it returns `null` only
- * while the buffer holds fewer than 107 bytes of a v1 line, or fewer than the
- * announced length, itself at most `maxV2Length`, of a v2 header. So a caller
- * that reads one chunk at a time while it gets `null` never buffers more than
- * {@linkcode maxProxyHeaderLength} - 1 bytes plus one chunk. It never reads
- * past those bytes. Call it again with the same buffer after pushing a chunk;
- * it keeps no state.
+ * It rejects bad bytes as soon as a prefix proves them bad: a byte that
+ * cannot start either signature (the message says whether the bytes look like
+ * HTTP, TLS, SSH, text or binary), a v1 family other than TCP4, TCP6 or
+ * UNKNOWN, a character no TCP4 or TCP6 line has, a bad v2 version, command or
+ * family byte, a v2 length over `maxV2Length` or too short for the family's
+ * addresses. The fields of a v1 line are checked once its CRLF arrives.
+ *
+ * The bound: it returns `null` only while the buffer holds fewer than 107
+ * bytes (the longest v1 line, CRLF included), or fewer than the length a v2
+ * header announces, which is at most `maxV2Length`. So a caller that reads
+ * one chunk at a time while it gets `null` buffers at most
+ * {@linkcode maxProxyHeaderLength} - 1 bytes plus one chunk. No byte after
+ * the header affects the result, and exactly the header is removed. It keeps
+ * no state: call it again with the same buffer after pushing each chunk.
+ *
+ * A LOCAL v2 header (a balancer's health check) whose address block does not
+ * parse gives family `UNKNOWN` with no TLVs: the spec has receivers ignore
+ * that block. v2 datagram families (UDP, unix datagram) are rejected.
  *
  * @param buffer The bytes received so far.
  * @param options `maxV2Length`: the cap on v2 headers; `eof`: the stream has ended.
@@ -118,6 +128,7 @@ export function maxProxyHeaderLength(options: DecodeProxyHeaderOptions = {}): nu
  * @throws {ProxyProtocolError} When the bytes are not a valid PROXY header,
  *   or, with `eof`, when they are only the start of one.
  * @throws {RangeError} When `maxV2Length` is out of range.
+ * @throws {TypeError} When `maxV2Length` is not a number.
  *
  * @example Read a v1 header that arrives in two chunks
  * ```ts
