@@ -44,8 +44,6 @@ export interface FaultProxyOptions {
 export interface FaultProxy extends AsyncDisposable {
   /** The port clients connect to (on 127.0.0.1). */
   port: number;
-  /** Sessions accepted so far. */
-  readonly sessions: number;
   /** Sessions the proxy cut with a `reset` fault. */
   readonly resets: number;
   /** Stops the proxy, aborting sessions still open. */
@@ -64,7 +62,6 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const { target, hostname = "127.0.0.1", fault = NONE } = options;
   const up = "kind" in fault ? fault : fault.up ?? NONE;
   const down = "kind" in fault ? fault : fault.down ?? NONE;
-  let sessions = 0;
   let resets = 0;
   // A small high-water mark keeps 1-byte writes from queueing a whole read's worth of tiny arrays.
   const limits = { writeHighWaterMark: 4096 };
@@ -72,7 +69,6 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     port: 0,
     ...limits,
     handler: async (client) => {
-      sessions++;
       const upstream = await connect({ hostname, port: target, ...limits }).catch(() => null);
       if (!upstream) return client.abort();
       let cut = false;
@@ -94,9 +90,6 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const close = async () => void await server.shutdown({ deadlineMs: 0 });
   return {
     port: server.addr.port,
-    get sessions() {
-      return sessions;
-    },
     get resets() {
       return resets;
     },
