@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { Addr } from "./transport.ts";
 
 /**
  * Checks that a port is an integer from 0 to 65535.
@@ -20,12 +21,14 @@ export function checkPort(port: unknown, what: string): asserts port is number {
 }
 
 /**
- * Formats an address as `host:port`, with brackets around IPv6.
+ * Formats an address as `host:port`, with brackets around IPv6, or as the
+ * Unix socket's path.
  *
  * @param addr The address.
  * @returns The text.
  */
-export function formatAddr(addr: { hostname: string; port: number }): string {
+export function formatAddr(addr: Addr): string {
+  if (addr.transport === "unix") return addr.path || "unix socket";
   return addr.hostname.includes(":")
     ? `[${addr.hostname}]:${addr.port}`
     : `${addr.hostname}:${addr.port}`;

@@ -7,7 +7,7 @@
 import { connect, type ConnectOptions } from "./connect.ts";
 import type { Conn } from "./conn.ts";
 import { serve, type ServeOptions, type Server } from "./serve.ts";
-import type { Transport } from "./transport.ts";
+import type { NetAddr, Transport, UnixAddr } from "./transport.ts";
 
 /** `serve()` and `connect()` with a default transport. */
 export interface BoundApi {
@@ -21,7 +21,17 @@ export interface BoundApi {
    * console.log(`listening on ${server.addr.hostname}:${server.addr.port}`);
    * ```
    */
-  serve(options: ServeOptions): Promise<Server>;
+  serve(options: ServeOptions & { path?: undefined }): Promise<Server<NetAddr>>;
+  /**
+   * Starts a Unix domain socket server at `path`.
+   *
+   * @example Echo over a Unix socket
+   * ```ts ignore
+   * import { serve } from "./mod.ts";
+   * await using server = await serve({ path: "/tmp/echo.sock", handler: (c) => c.readable.pipeTo(c.writable) });
+   * ```
+   */
+  serve(options: ServeOptions & { path: string }): Promise<Server<UnixAddr>>;
   /**
    * Opens a TCP connection.
    *
@@ -45,7 +55,8 @@ export interface BoundApi {
  */
 export function bindTransport(transport: Transport): BoundApi {
   return {
-    serve: (options) => serve({ transport, ...options }),
+    // One implementation behind both signatures: the address type follows `path`.
+    serve: ((options: ServeOptions) => serve({ transport, ...options })) as BoundApi["serve"],
     connect: (options) => connect({ transport, ...options }),
   };
 }

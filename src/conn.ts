@@ -20,7 +20,7 @@ import {
   type TimeoutKind,
   TruncatedFrameError,
 } from "./errors.ts";
-import type { NetAddr, RawConn } from "./transport.ts";
+import type { Addr, RawConn } from "./transport.ts";
 
 const encoder = new TextEncoder();
 
@@ -71,9 +71,9 @@ interface PendingWrite {
  */
 export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
   /** This side's address. */
-  readonly localAddr: NetAddr;
+  readonly localAddr: Addr;
   /** The peer's address. */
-  readonly remoteAddr: NetAddr;
+  readonly remoteAddr: Addr;
   /** Settles once the connection is closed: rejects if it failed first. */
   readonly closed: Promise<void>;
 

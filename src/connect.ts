@@ -7,7 +7,7 @@
 import { checkConnOptions, Conn, type ConnOptions } from "./conn.ts";
 import { AbortError, ConnectionRefusedError, TimeoutError } from "./errors.ts";
 import { checkPort } from "./_address.ts";
-import type { Transport } from "./transport.ts";
+import type { RawConn, Transport, TransportConnectOptions } from "./transport.ts";
 
 /** Options for {@linkcode connect}. */
 export interface ConnectOptions extends ConnOptions {
@@ -16,8 +16,10 @@ export interface ConnectOptions extends ConnOptions {
    * @default {"127.0.0.1"}
    */
   hostname?: string;
-  /** The port, 1 to 65535. */
-  port: number;
+  /** The port, 1 to 65535 (not with `path`). */
+  port?: number;
+  /** A Unix domain socket to connect to, instead of `hostname` and `port`. */
+  path?: string;
   /** Gives up on the attempt after this many milliseconds, with `TimeoutError`. */
   timeout?: number;
   /** Cancels the attempt with `AbortError`. */
@@ -42,25 +44,30 @@ export interface ConnectOptions extends ConnOptions {
  * @throws {AbortError} When `signal` aborts first.
  */
 export async function connect(options: ConnectOptions): Promise<Conn> {
-  const { hostname = "127.0.0.1", port, timeout, signal, noDelay = true, transport } = options;
+  const { hostname = "127.0.0.1", port, path, timeout, signal, noDelay = true, transport } =
+    options;
   if (!transport) throw new TypeError("Cannot connect: no transport given");
-  checkPort(port, "connect");
   checkConnOptions(options);
-  if (port === 0) {
-    throw new RangeError(`Cannot connect to ${hostname}:0: port must be between 1 and 65535`);
+  if (path === undefined) {
+    checkPort(port, "connect");
+    if (port === 0) {
+      throw new RangeError(`Cannot connect to ${hostname}:0: port must be between 1 and 65535`);
+    }
   }
-  const target = `${hostname}:${port}`;
+  const target = path === undefined ? `${hostname}:${port}` : `unix socket ${path}`;
   const signals = [signal, timeout === undefined ? undefined : AbortSignal.timeout(timeout)]
     .filter((s): s is AbortSignal => s !== undefined);
   const combined = signals.length > 0 ? AbortSignal.any(signals) : undefined;
   const reason = () =>
     signal?.aborted
       ? new AbortError(`Cannot connect to ${target}: aborted`, { cause: signal.reason })
-      : new TimeoutError(`Cannot connect to ${target}: no answer within ${timeout} ms`);
+      : new TimeoutError(`Cannot connect to ${target}: no answer within ${timeout} ms`, {
+        timeout: "connect",
+      });
   if (combined?.aborted) throw reason();
-  const attempt = async (candidate: string) => {
+  const attempt = async (to: TransportConnectOptions) => {
     try {
-      const raw = await transport.connect({ hostname: candidate, port, signal: combined });
+      const raw = await transport.connect({ ...to, signal: combined });
       if (combined?.aborted) raw.abort();
       else return raw;
     } catch (error) {
@@ -68,13 +75,16 @@ export async function connect(options: ConnectOptions): Promise<Conn> {
     }
     throw reason();
   };
-  // "localhost" may resolve to ::1 or 127.0.0.1 first depending on the runtime: try both.
-  const raw = hostname === "localhost"
-    ? await attempt("127.0.0.1").catch((error) => {
-      if (error instanceof ConnectionRefusedError) return attempt("::1");
+  let raw: RawConn;
+  if (path !== undefined) raw = await attempt({ path });
+  else if (hostname !== "localhost") raw = await attempt({ hostname, port: port! });
+  else {
+    // "localhost" may resolve to ::1 or 127.0.0.1 first depending on the runtime: try both.
+    raw = await attempt({ hostname: "127.0.0.1", port: port! }).catch((error) => {
+      if (error instanceof ConnectionRefusedError) return attempt({ hostname: "::1", port: port! });
       throw error;
-    })
-    : await attempt(hostname);
-  raw.setNoDelay(noDelay);
+    });
+  }
+  if (path === undefined) raw.setNoDelay(noDelay);
   return new Conn(raw, options);
 }

@@ -7,8 +7,15 @@
  */
 import { checkPort } from "./_address.ts";
 import { checkConnOptions, Conn, type ConnOptions } from "./conn.ts";
-import { AbortError, TcpError, TimeoutError, UnsupportedError } from "./errors.ts";
-import type { NetAddr, RawConn, RawListener, Transport } from "./transport.ts";
+import {
+  AbortError,
+  AddressInUseError,
+  ConnectionRefusedError,
+  TcpError,
+  TimeoutError,
+  UnsupportedError,
+} from "./errors.ts";
+import type { Addr, NetAddr, RawConn, RawListener, Transport } from "./transport.ts";
 
 /** Runs for each accepted connection; the connection closes when it settles. */
 export type Handler = (conn: Conn) => void | Promise<void>;
@@ -25,6 +32,14 @@ export interface ServeOptions extends ConnOptions {
    * @default {0}
    */
   port?: number;
+  /** A Unix domain socket to listen on, instead of `hostname` and `port`. */
+  path?: string;
+  /**
+   * With `path`: replace a stale socket file that nothing listens on (left by a
+   * crashed server). Without it, a stale file is an `AddressInUseError` that says so.
+   * @default {false}
+   */
+  removeStaleSocket?: boolean;
   /** Runs for each connection. When it returns or throws, the connection is closed. */
   handler: Handler;
   /**
@@ -95,10 +110,10 @@ export class ShutdownSignal extends AbortError {
   }
 }
 
-/** A running TCP server. */
-export class Server implements AsyncDisposable {
+/** A running server; `A` is its address type (`NetAddr`, or `UnixAddr` with `path`). */
+export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
   /** The address it listens on, with the real port when `port` was 0. */
-  readonly addr: NetAddr;
+  readonly addr: A;
   /** Settles once the server has shut down. */
   readonly finished: Promise<ShutdownResult>;
 
@@ -121,7 +136,7 @@ export class Server implements AsyncDisposable {
     this.#maxConnections = options.maxConnections ?? 10_000;
     const reply = options.busyReply;
     this.#busyReply = typeof reply === "string" ? new TextEncoder().encode(reply) : reply;
-    this.addr = listener.addr;
+    this.addr = listener.addr as A;
     this.finished = new Promise((resolve) => (this.#resolveFinished = resolve));
     options.signal?.addEventListener("abort", () => void this.shutdown(), { once: true });
     void this.#acceptLoop();
@@ -199,7 +214,7 @@ export class Server implements AsyncDisposable {
         continue;
       }
       if (raw === null) return;
-      const address = raw.remoteAddr.hostname;
+      const address = addressKey(raw.remoteAddr);
       const fromAddress = this.#perAddress.get(address) ?? 0;
       const perAddress = this.#options.maxConnectionsPerAddress ?? Infinity;
       if (this.#connections.size >= this.#maxConnections || fromAddress >= perAddress) {
@@ -240,7 +255,7 @@ export class Server implements AsyncDisposable {
       this.#timeouts[failure.timeout] = (this.#timeouts[failure.timeout] ?? 0) + 1;
     }
     this.#connections.delete(conn);
-    const address = conn.remoteAddr.hostname;
+    const address = addressKey(conn.remoteAddr);
     const left = (this.#perAddress.get(address) ?? 1) - 1;
     if (left > 0) this.#perAddress.set(address, left);
     else this.#perAddress.delete(address);
@@ -263,18 +278,29 @@ export class Server implements AsyncDisposable {
 }
 
 /**
- * Starts a TCP server.
+ * Starts a TCP server, or a Unix socket server with `path`.
  *
  * @param options Where to listen, what to run for each connection, limits and hooks.
  * @returns The running server.
- * @throws {AddressInUseError} When the address is taken.
- * @throws {UnsupportedError} When `reusePort` is asked for and the runtime lacks it.
+ * @throws {AddressInUseError} When the address is taken (or a stale socket file is in the way).
+ * @throws {UnsupportedError} When `reusePort` or `path` is asked for and the runtime lacks it.
  */
-export async function serve(options: ServeOptions): Promise<Server> {
-  const { hostname = "127.0.0.1", port = 0, transport, reusePort } = options;
+export async function serve(options: ServeOptions): Promise<Server<Addr>> {
+  const { hostname = "127.0.0.1", port = 0, path, transport, reusePort } = options;
   if (!transport) throw new TypeError("Cannot serve: no transport given");
   if (typeof options.handler !== "function") {
     throw new TypeError("Cannot serve: handler must be a function");
+  }
+  checkConnOptions(options);
+  options.signal?.throwIfAborted();
+  if (path !== undefined) {
+    if (transport.caps.unix === "unsupported") {
+      throw new UnsupportedError(
+        `Cannot listen on unix socket ${path}: the ${transport.name} transport lacks them`,
+      );
+    }
+    const replaceStale = await checkSocketFile(transport, path, options.removeStaleSocket ?? false);
+    return new Server(await transport.listen({ path, replaceStale }), options);
   }
   checkPort(port, "serve");
   if (reusePort && transport.caps.reusePort === "unsupported") {
@@ -282,8 +308,38 @@ export async function serve(options: ServeOptions): Promise<Server> {
       `Cannot listen with reusePort: the ${transport.name} transport does not support it here`,
     );
   }
-  options.signal?.throwIfAborted();
-  checkConnOptions(options);
-  const listener = await transport.listen({ hostname, port, reusePort });
-  return new Server(listener, options);
+  return new Server(await transport.listen({ hostname, port, reusePort }), options);
+}
+
+/**
+ * Looks at what is at a socket path before listening: a live server is an
+ * error; a stale file (connecting is refused) is replaced only when allowed.
+ *
+ * @returns Whether the transport must remove a stale file first.
+ */
+async function checkSocketFile(
+  transport: Transport,
+  path: string,
+  removeStale: boolean,
+): Promise<boolean> {
+  let raw: RawConn;
+  try {
+    raw = await transport.connect({ path });
+  } catch (error) {
+    if (!(error instanceof ConnectionRefusedError)) return false; // no socket file there
+    if (removeStale) return true;
+    throw new AddressInUseError(
+      `Cannot listen on unix socket ${path}: a stale socket file is in the way (nothing listens on it); ` +
+        `remove it, or pass removeStaleSocket: true`,
+    );
+  }
+  raw.abort();
+  throw new AddressInUseError(
+    `Cannot listen on unix socket ${path}: another server is listening on it`,
+  );
+}
+
+/** What `maxConnectionsPerAddress` counts by: the IP address, or one key for Unix sockets. */
+function addressKey(addr: Addr): string {
+  return addr.transport === "unix" ? "unix" : addr.hostname;
 }

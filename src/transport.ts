@@ -22,6 +22,8 @@ export interface TransportCaps {
   readonly peerReset: Support;
   /** Several listeners on one port, balanced by the kernel. */
   readonly reusePort: Support;
+  /** Unix domain sockets (`path` instead of `hostname` and `port`). */
+  readonly unix: Support;
 }
 
 /** A TCP endpoint. */
@@ -32,20 +34,39 @@ export interface NetAddr {
   readonly port: number;
 }
 
-/** Options a transport needs to open a connection. */
-export interface TransportConnectOptions {
-  readonly hostname: string;
-  readonly port: number;
-  /** Aborts the attempt; the transport rejects with the signal's reason. */
-  readonly signal?: AbortSignal;
+/** A Unix domain socket endpoint. */
+export interface UnixAddr {
+  readonly transport: "unix";
+  /** The socket file's path; empty for an unnamed client socket. */
+  readonly path: string;
 }
 
-/** Options a transport needs to open a listener. */
-export interface TransportListenOptions {
-  readonly hostname: string;
-  readonly port: number;
-  readonly reusePort?: boolean;
-}
+/** Where a connection or listener is. */
+export type Addr = NetAddr | UnixAddr;
+
+/** Options a transport needs to open a connection: a TCP address or a Unix socket path. */
+export type TransportConnectOptions =
+  & ({ readonly hostname: string; readonly port: number; readonly path?: undefined } | {
+    readonly path: string;
+  })
+  & {
+    /** Aborts the attempt; the transport rejects with the signal's reason. */
+    readonly signal?: AbortSignal;
+  };
+
+/** Options a transport needs to open a listener: a TCP address or a Unix socket path. */
+export type TransportListenOptions =
+  | {
+    readonly hostname: string;
+    readonly port: number;
+    readonly reusePort?: boolean;
+    readonly path?: undefined;
+  }
+  | {
+    readonly path: string;
+    /** Remove the socket file first: the core has checked that nothing listens on it. */
+    readonly replaceStale?: boolean;
+  };
 
 /**
  * One native connection, seen through a pull interface. Reads pause the
@@ -53,8 +74,8 @@ export interface TransportListenOptions {
  * Failures are errors from `src/errors.ts`, never native ones.
  */
 export interface RawConn {
-  readonly localAddr: NetAddr;
-  readonly remoteAddr: NetAddr;
+  readonly localAddr: Addr;
+  readonly remoteAddr: Addr;
   /**
    * The next chunk of bytes, or `null` once the peer has sent FIN. The chunk
    * belongs to the caller. Never called again before it settles.
@@ -80,7 +101,7 @@ export interface RawConn {
 
 /** A listening socket whose connections are taken one at a time. */
 export interface RawListener {
-  readonly addr: NetAddr;
+  readonly addr: Addr;
   /** The next accepted connection, or `null` once the listener is closed. */
   accept(): Promise<RawConn | null>;
   /** Stops accepting; connections already accepted are not touched. */

@@ -12,7 +12,15 @@
  * @module
  */
 import { ConnectionClosedError, toTcpError, UnsupportedError } from "../errors.ts";
-import type { NetAddr, RawConn, RawListener, Transport } from "../transport.ts";
+import { rmSync } from "node:fs";
+import type {
+  Addr,
+  RawConn,
+  RawListener,
+  Transport,
+  TransportConnectOptions,
+  TransportListenOptions,
+} from "../transport.ts";
 import { bindTransport, type BoundApi } from "../bind.ts";
 
 interface BunSocket {
@@ -47,18 +55,12 @@ interface BunListener {
   ref(): void;
   unref(): void;
 }
+type BunWhere = { hostname: string; port: number; reusePort?: boolean; exclusive?: boolean } | {
+  unix: string;
+};
 interface BunApi {
-  listen(options: {
-    hostname: string;
-    port: number;
-    reusePort?: boolean;
-    exclusive?: boolean;
-    allowHalfOpen?: boolean;
-    socket: BunHandlers;
-  }): BunListener;
-  connect(
-    options: { hostname: string; port: number; allowHalfOpen?: boolean; socket: BunHandlers },
-  ): Promise<BunSocket>;
+  listen(options: BunWhere & { allowHalfOpen?: boolean; socket: BunHandlers }): BunListener;
+  connect(options: BunWhere & { allowHalfOpen?: boolean; socket: BunHandlers }): Promise<BunSocket>;
 }
 
 function bun(): BunApi {
@@ -72,8 +74,9 @@ const READ_AHEAD = 64 * 1024;
 
 /** Per-socket state, kept on `socket.data`; it is the socket's `RawConn`. */
 class SocketState implements RawConn {
-  localAddr: NetAddr;
-  remoteAddr: NetAddr;
+  localAddr: Addr;
+  remoteAddr: Addr;
+  #peer: string;
   #socket: BunSocket;
   #queue: Uint8Array[] = [];
   #queued = 0;
@@ -85,14 +88,21 @@ class SocketState implements RawConn {
     null;
   #writer: { bytes: Uint8Array; resolve: () => void; reject: (e: unknown) => void } | null = null;
 
-  constructor(socket: BunSocket) {
+  constructor(socket: BunSocket, path?: string) {
     this.#socket = socket;
-    this.localAddr = { transport: "tcp", hostname: socket.localAddress, port: socket.localPort };
-    this.remoteAddr = { transport: "tcp", hostname: socket.remoteAddress, port: socket.remotePort };
-  }
-
-  get #peer(): string {
-    return `${this.remoteAddr.hostname}:${this.remoteAddr.port}`;
+    if (path !== undefined) {
+      this.localAddr = { transport: "unix", path };
+      this.remoteAddr = { transport: "unix", path: "" };
+      this.#peer = `unix socket ${path}`;
+    } else {
+      this.localAddr = { transport: "tcp", hostname: socket.localAddress, port: socket.localPort };
+      this.remoteAddr = {
+        transport: "tcp",
+        hostname: socket.remoteAddress,
+        port: socket.remotePort,
+      };
+      this.#peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    }
   }
 
   onData(chunk: Uint8Array): void {
@@ -209,10 +219,10 @@ class SocketState implements RawConn {
   }
 }
 
-function handlers(onOpen: (state: SocketState) => void): BunHandlers {
+function handlers(onOpen: (state: SocketState) => void, path?: string): BunHandlers {
   return {
     open(socket) {
-      socket.data = new SocketState(socket);
+      socket.data = new SocketState(socket, path);
       onOpen(socket.data);
     },
     data: (socket, chunk) => socket.data.onData(chunk),
@@ -223,55 +233,76 @@ function handlers(onOpen: (state: SocketState) => void): BunHandlers {
   };
 }
 
+const where = (options: TransportConnectOptions | TransportListenOptions) =>
+  options.path !== undefined
+    ? `unix socket ${options.path}`
+    : `${options.hostname}:${options.port}`;
+
 /** The transport on Bun's native sockets. */
 export const bunTransport: Transport = {
   name: "bun",
-  caps: { halfClose: "native", reset: "native", peerReset: "native", reusePort: "native" },
-  async connect({ hostname, port, signal }) {
+  caps: {
+    halfClose: "native",
+    reset: "native",
+    peerReset: "native",
+    reusePort: "native",
+    unix: "native",
+  },
+  async connect(options) {
+    const { signal } = options;
     signal?.throwIfAborted();
     let state: SocketState | undefined;
     const abort = () => state?.abort();
     signal?.addEventListener("abort", abort, { once: true });
+    const socket = handlers((s) => (state = s), options.path);
     try {
-      await bun().connect({
-        hostname,
-        port,
-        allowHalfOpen: true,
-        socket: handlers((s) => (state = s)),
-      });
+      await bun().connect(
+        options.path !== undefined
+          ? { unix: options.path, allowHalfOpen: true, socket }
+          : { hostname: options.hostname, port: options.port, allowHalfOpen: true, socket },
+      );
     } catch (error) {
-      throw toTcpError(error, `connect to ${hostname}:${port}`);
+      throw toTcpError(error, `connect to ${where(options)}`);
     } finally {
       signal?.removeEventListener("abort", abort);
     }
     if (signal?.aborted) throw signal.reason;
     return state!;
   },
-  listen({ hostname, port, reusePort }) {
+  listen(options) {
     const pending: SocketState[] = [];
     let waiter: ((conn: RawConn | null) => void) | null = null;
     let closed = false;
     let server: BunListener;
+    const socket = handlers((state) => {
+      if (closed) return state.abort();
+      if (!waiter) return void pending.push(state);
+      const w = waiter;
+      waiter = null;
+      w(state);
+    }, options.path);
     try {
-      server = bun().listen({
-        hostname,
-        port,
-        reusePort,
-        exclusive: !reusePort,
-        allowHalfOpen: true,
-        socket: handlers((state) => {
-          if (closed) return state.abort();
-          if (!waiter) return void pending.push(state);
-          const w = waiter;
-          waiter = null;
-          w(state);
-        }),
-      });
+      if (options.path !== undefined) {
+        if (options.replaceStale) rmSync(options.path, { force: true });
+        server = bun().listen({ unix: options.path, allowHalfOpen: true, socket });
+      } else {
+        const { hostname, port, reusePort } = options;
+        server = bun().listen({
+          hostname,
+          port,
+          reusePort,
+          exclusive: !reusePort,
+          allowHalfOpen: true,
+          socket,
+        });
+      }
     } catch (error) {
-      return Promise.reject(toTcpError(error, `listen on ${hostname}:${port}`));
+      return Promise.reject(toTcpError(error, `listen on ${where(options)}`));
     }
     const listener: RawListener = {
-      addr: { transport: "tcp", hostname: server.hostname, port: server.port },
+      addr: options.path !== undefined
+        ? { transport: "unix", path: options.path }
+        : { transport: "tcp", hostname: server.hostname, port: server.port },
       accept() {
         const state = pending.shift();
         if (state) return Promise.resolve(state);
@@ -282,6 +313,8 @@ export const bunTransport: Transport = {
         if (!closed) {
           closed = true;
           server.stop(false);
+          // Bun leaves the socket file behind; Node and Deno do not.
+          if (options.path !== undefined) rmSync(options.path, { force: true });
           waiter?.(null);
           waiter = null;
           for (const state of pending.splice(0)) state.abort();

@@ -12,13 +12,21 @@
  * @module
  */
 import { ConnectionClosedError, toTcpError, UnsupportedError } from "../errors.ts";
-import type { NetAddr, RawConn, RawListener, Transport } from "../transport.ts";
+import type {
+  Addr,
+  RawConn,
+  RawListener,
+  Support,
+  Transport,
+  TransportConnectOptions,
+  TransportListenOptions,
+} from "../transport.ts";
 import { bindTransport, type BoundApi } from "../bind.ts";
 
-interface DenoAddr {
-  hostname: string;
-  port: number;
-}
+type DenoAddr = { transport: "tcp"; hostname: string; port: number } | {
+  transport: "unix";
+  path: string | null;
+};
 interface DenoConn {
   readonly localAddr: DenoAddr;
   readonly remoteAddr: DenoAddr;
@@ -40,8 +48,19 @@ interface DenoListener {
 }
 interface DenoApi {
   build: { os: string };
-  connect(options: { hostname: string; port: number; signal?: AbortSignal }): Promise<DenoConn>;
-  listen(options: { hostname: string; port: number; reusePort?: boolean }): DenoListener;
+  connect(
+    options: { hostname: string; port: number; signal?: AbortSignal } | {
+      transport: "unix";
+      path: string;
+    },
+  ): Promise<DenoConn>;
+  listen(
+    options: { hostname: string; port: number; reusePort?: boolean } | {
+      transport: "unix";
+      path: string;
+    },
+  ): DenoListener;
+  remove(path: string): Promise<void>;
 }
 
 function deno(): DenoApi {
@@ -54,18 +73,42 @@ function deno(): DenoApi {
 const MIN_READ = 1024;
 const MAX_READ = 256 * 1024;
 
-function netAddr(addr: DenoAddr): NetAddr {
-  return { transport: "tcp", hostname: addr.hostname, port: addr.port };
+function toAddr(addr: DenoAddr): Addr {
+  return addr.transport === "unix"
+    ? { transport: "unix", path: addr.path ?? "" }
+    : { transport: "tcp", hostname: addr.hostname, port: addr.port };
 }
 
+/** `reusePort` needs `--unstable-net` on Deno 2: find out once, by trying. */
+let reusePortSupport: Support | undefined;
+function probeReusePort(): Support {
+  if (reusePortSupport) return reusePortSupport;
+  const api = (globalThis as { Deno?: DenoApi }).Deno;
+  try {
+    api!.listen({ hostname: "127.0.0.1", port: 0, reusePort: true }).close();
+    reusePortSupport = "native";
+  } catch {
+    reusePortSupport = "unsupported";
+  }
+  return reusePortSupport;
+}
+
+const where = (options: TransportConnectOptions | TransportListenOptions) =>
+  options.path !== undefined
+    ? `unix socket ${options.path}`
+    : `${options.hostname}:${options.port}`;
+
 function wrapConn(conn: DenoConn): RawConn {
-  const localAddr = netAddr(conn.localAddr);
-  const remoteAddr = netAddr(conn.remoteAddr);
+  const localAddr = toAddr(conn.localAddr);
+  const remoteAddr = toAddr(conn.remoteAddr);
+  const peer = remoteAddr.transport === "unix"
+    ? "unix socket"
+    : `${remoteAddr.hostname}:${remoteAddr.port}`;
   let size = MIN_READ;
   let closed = false;
   const fail = (error: unknown, what: string) => {
     if (closed) throw new ConnectionClosedError(`Cannot ${what}: the connection is closed`);
-    throw toTcpError(error, `${what} ${remoteAddr.hostname}:${remoteAddr.port}`);
+    throw toTcpError(error, `${what} ${peer}`);
   };
   return {
     localAddr,
@@ -121,32 +164,45 @@ function wrapConn(conn: DenoConn): RawConn {
 /** The transport on Deno's native sockets. */
 export const denoTransport: Transport = {
   name: "deno",
-  caps: { halfClose: "native", reset: "unsupported", peerReset: "native", reusePort: "native" },
-  async connect({ hostname, port, signal }) {
+  caps: {
+    halfClose: "native",
+    reset: "unsupported",
+    peerReset: "native",
+    get reusePort(): Support {
+      return probeReusePort();
+    },
+    unix: "native",
+  },
+  async connect(options) {
+    const { signal } = options;
     try {
-      return wrapConn(await deno().connect({ hostname, port, signal }));
+      const conn = options.path !== undefined
+        ? await deno().connect({ transport: "unix", path: options.path })
+        : await deno().connect({ hostname: options.hostname, port: options.port, signal });
+      return wrapConn(conn);
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
-      throw toTcpError(error, `connect to ${hostname}:${port}`);
+      throw toTcpError(error, `connect to ${where(options)}`);
     }
   },
-  listen({ hostname, port, reusePort }) {
+  async listen(options) {
     const api = deno();
-    if (reusePort && api.build.os !== "linux") {
-      throw new UnsupportedError(
-        `Cannot listen with reusePort: Deno supports it only on Linux, not ${api.build.os}`,
-      );
-    }
     let listener: DenoListener;
     try {
-      listener = api.listen({ hostname, port, reusePort });
+      if (options.path !== undefined) {
+        if (options.replaceStale) await api.remove(options.path).catch(() => {});
+        listener = api.listen({ transport: "unix", path: options.path });
+      } else {
+        const { hostname, port, reusePort } = options;
+        listener = api.listen(reusePort ? { hostname, port, reusePort } : { hostname, port });
+      }
     } catch (error) {
-      return Promise.reject(toTcpError(error, `listen on ${hostname}:${port}`));
+      throw toTcpError(error, `listen on ${where(options)}`);
     }
     let closed = false;
     let accepting: Promise<unknown> = Promise.resolve();
     const raw: RawListener = {
-      addr: netAddr(listener.addr),
+      addr: toAddr(listener.addr),
       async accept() {
         while (!closed) {
           try {
@@ -157,7 +213,7 @@ export const denoTransport: Transport = {
             if (closed) break;
             // A connection reset before it was accepted: wait for the next one.
             if ((error as { name?: string }).name !== "ConnectionReset") {
-              throw toTcpError(error, `accept on ${hostname}:${port}`);
+              throw toTcpError(error, `accept on ${where(options)}`);
             }
           }
         }
@@ -174,7 +230,7 @@ export const denoTransport: Transport = {
       ref: () => listener.ref(),
       unref: () => listener.unref(),
     };
-    return Promise.resolve(raw);
+    return raw;
   },
 };
 

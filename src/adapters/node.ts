@@ -13,7 +13,16 @@
  */
 import * as net from "node:net";
 import { ConnectionClosedError, toTcpError } from "../errors.ts";
-import type { NetAddr, RawConn, RawListener, Transport } from "../transport.ts";
+import { rmSync } from "node:fs";
+import type {
+  Addr,
+  NetAddr,
+  RawConn,
+  RawListener,
+  Transport,
+  TransportConnectOptions,
+  TransportListenOptions,
+} from "../transport.ts";
 import { bindTransport, type BoundApi } from "../bind.ts";
 
 /** Bytes read ahead before the socket is paused. */
@@ -31,10 +40,21 @@ function toBytes(chunk: Uint8Array): Uint8Array {
   return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }
 
-function wrapSocket(socket: net.Socket): RawConn {
-  const localAddr = netAddr(socket.localAddress, socket.localPort);
-  const remoteAddr = netAddr(socket.remoteAddress, socket.remotePort);
-  const peer = `${remoteAddr.hostname}:${remoteAddr.port}`;
+const where = (options: TransportConnectOptions | TransportListenOptions) =>
+  options.path !== undefined
+    ? `unix socket ${options.path}`
+    : `${options.hostname}:${options.port}`;
+
+function wrapSocket(socket: net.Socket, path?: string): RawConn {
+  const localAddr: Addr = path !== undefined
+    ? { transport: "unix", path }
+    : netAddr(socket.localAddress, socket.localPort);
+  const remoteAddr: Addr = path !== undefined
+    ? { transport: "unix", path: "" }
+    : netAddr(socket.remoteAddress, socket.remotePort);
+  const peer = path !== undefined
+    ? `unix socket ${path}`
+    : `${socket.remoteAddress}:${socket.remotePort}`;
   const queue: Uint8Array[] = [];
   let queued = 0;
   let ended = false;
@@ -129,7 +149,8 @@ function wrapSocket(socket: net.Socket): RawConn {
       });
     },
     abort() {
-      if (!socket.destroyed) socket.resetAndDestroy();
+      // A reset exists only for TCP; a Unix socket is just closed.
+      if (!socket.destroyed) path === undefined ? socket.resetAndDestroy() : socket.destroy();
     },
     setNoDelay: (on) => void socket.setNoDelay(on),
     setKeepAlive: (on, delayMs) => void socket.setKeepAlive(on, delayMs),
@@ -150,29 +171,30 @@ export const nodeTransport: Transport = {
     reusePort: MAJOR > 23 || (MAJOR === 23 && MINOR >= 1) || (MAJOR === 22 && MINOR >= 12)
       ? "native"
       : "unsupported",
+    unix: "native",
   },
-  connect({ hostname, port, signal }) {
+  connect(options) {
+    const { signal } = options;
     return new Promise((resolve, reject) => {
       const socket = net.connect({
-        host: hostname,
-        port,
+        ...(options.path !== undefined
+          ? { path: options.path }
+          : { host: options.hostname, port: options.port }),
         allowHalfOpen: true,
         noDelay: true,
         signal,
       });
       const onError = (error: Error) => {
-        reject(
-          signal?.aborted ? signal.reason : toTcpError(error, `connect to ${hostname}:${port}`),
-        );
+        reject(signal?.aborted ? signal.reason : toTcpError(error, `connect to ${where(options)}`));
       };
       socket.once("error", onError);
       socket.once("connect", () => {
         socket.off("error", onError);
-        resolve(wrapSocket(socket));
+        resolve(wrapSocket(socket, options.path));
       });
     });
   },
-  listen({ hostname, port, reusePort }) {
+  listen(options) {
     const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
     const pending: net.Socket[] = [];
     let waiter: ((conn: RawConn | null) => void) | null = null;
@@ -181,18 +203,21 @@ export const nodeTransport: Transport = {
       if (waiter) {
         const w = waiter;
         waiter = null;
-        w(wrapSocket(socket));
+        w(wrapSocket(socket, options.path));
       } else pending.push(socket);
     });
+    if (options.path !== undefined && options.replaceStale) rmSync(options.path, { force: true });
     return new Promise((resolve, reject) => {
-      server.once("error", (error) => reject(toTcpError(error, `listen on ${hostname}:${port}`)));
-      server.listen({ host: hostname, port, ...(reusePort ? { reusePort } : {}) }, () => {
-        const address = server.address() as net.AddressInfo;
+      server.once("error", (error) => reject(toTcpError(error, `listen on ${where(options)}`)));
+      const ready = () => {
+        const address = server.address();
         const listener: RawListener = {
-          addr: netAddr(address.address, address.port),
+          addr: typeof address === "string" || address === null
+            ? { transport: "unix", path: options.path ?? "" }
+            : netAddr(address.address, address.port),
           accept() {
             const socket = pending.shift();
-            if (socket) return Promise.resolve(wrapSocket(socket));
+            if (socket) return Promise.resolve(wrapSocket(socket, options.path));
             if (closed) return Promise.resolve(null);
             return new Promise((resolve) => (waiter = resolve));
           },
@@ -210,7 +235,12 @@ export const nodeTransport: Transport = {
           unref: () => void server.unref(),
         };
         resolve(listener);
-      });
+      };
+      if (options.path !== undefined) server.listen({ path: options.path }, ready);
+      else {
+        const { hostname, port, reusePort } = options;
+        server.listen({ host: hostname, port, ...(reusePort ? { reusePort } : {}) }, ready);
+      }
     });
   },
 };
