@@ -120,7 +120,10 @@ class SocketState implements RawConn {
     const writer = this.#writer;
     if (!writer) return;
     const n = this.#socket.write(writer.bytes);
-    if (n < 0) return;
+    if (n < 0) {
+      this.#writer = null;
+      return writer.reject(this.#writeFailed());
+    }
     if (n === writer.bytes.length) {
       this.#writer = null;
       writer.resolve();
@@ -147,6 +150,15 @@ class SocketState implements RawConn {
     this.#reader = null;
     if (chunk === null && this.#failure !== undefined) reader.reject(this.#error("read from"));
     else reader.resolve(chunk);
+  }
+
+  /**
+   * Bun's write() returns -1 once the kernel refused the bytes; on a socket we did not close,
+   * that is the peer's reset, which Bun may then report as a plain `end` and `close`.
+   */
+  #writeFailed(): Error {
+    this.#failure ??= Object.assign(new Error("connection reset by peer, write"), { code: "ECONNRESET" });
+    return this.#error("write to");
   }
 
   #error(what: string): Error {
@@ -176,6 +188,7 @@ class SocketState implements RawConn {
   write(bytes: Uint8Array): Promise<void> {
     if (this.#closed) return Promise.reject(this.#error("write to"));
     const n = this.#socket.write(bytes);
+    if (n < 0) return Promise.reject(this.#writeFailed());
     if (n === bytes.length) return Promise.resolve();
     return new Promise((resolve, reject) => {
       this.#writer = { bytes: bytes.subarray(Math.max(n, 0)), resolve, reject };
