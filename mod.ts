@@ -28,6 +28,7 @@ export type { ConnectOptions } from "./src/connect.ts";
 export { Conn, type ConnOptions, type WriteData } from "./src/conn.ts";
 export * from "./src/errors.ts";
 export * from "./src/codec/mod.ts";
+export * from "./src/proxy/mod.ts";
 export {
   type Handler,
   type ServeOptions,

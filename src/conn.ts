@@ -20,6 +20,8 @@ import {
   type TimeoutKind,
   TruncatedFrameError,
 } from "./errors.ts";
+import { decodeProxyHeader, type DecodeProxyHeaderOptions } from "./proxy/decode.ts";
+import type { ProxyHeader } from "./proxy/header.ts";
 import type { Addr, RawConn } from "./transport.ts";
 
 const encoder = new TextEncoder();
@@ -72,12 +74,12 @@ interface PendingWrite {
 export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
   /** This side's address. */
   readonly localAddr: Addr;
-  /** The peer's address. */
-  readonly remoteAddr: Addr;
   /** Settles once the connection is closed: rejects if it failed first. */
   readonly closed: Promise<void>;
 
   #raw: RawConn;
+  #remoteAddr: Addr;
+  #proxiedBy: Addr | undefined;
   #buffer = new ByteBuffer();
   #eof = false;
   #reading = false;
@@ -111,7 +113,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
   constructor(raw: RawConn, options: ConnOptions = {}) {
     this.#raw = raw;
     this.localAddr = raw.localAddr;
-    this.remoteAddr = raw.remoteAddr;
+    this.#remoteAddr = raw.remoteAddr;
     this.closed = new Promise<void>((resolve, reject) => {
       this.#settle = (error) => (error ? reject(error) : resolve());
     });
@@ -126,6 +128,47 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
     this.#readDog = this.#watchdog("read", options.readTimeout, "a read waited");
     this.#writeDog = this.#watchdog("write", options.writeTimeout, "the peer took no bytes");
     this.#idle?.arm();
+  }
+
+  /** The peer's address: the real client's when a PROXY header named it. */
+  get remoteAddr(): Addr {
+    return this.#remoteAddr;
+  }
+
+  /** The load balancer's address when a PROXY header named the client, else `undefined`. */
+  get proxiedBy(): Addr | undefined {
+    return this.#proxiedBy;
+  }
+
+  /**
+   * Reads a PROXY protocol header (v1 or v2) from the start of the
+   * connection; with a `PROXY` command naming a TCP client, `remoteAddr`
+   * becomes that client and `proxiedBy` the balancer. Bytes after the header
+   * stay buffered. Call it only for peers you trust to send one.
+   *
+   * @param options `maxV2Length`: the largest v2 header accepted (default 4096).
+   * @returns The header.
+   * @throws {ProxyProtocolError} When the bytes are not a valid header.
+   */
+  async readProxyHeader(options: DecodeProxyHeaderOptions = {}): Promise<ProxyHeader> {
+    const header = await this.readFrame({
+      decode: (buffer) => decodeProxyHeader(buffer, options),
+      decodeEof: (buffer) => decodeProxyHeader(buffer, { ...options, eof: true }),
+    });
+    if (header === null) {
+      throw new ConnectionClosedError(
+        `Cannot read PROXY header from ${this.#peer}: the connection closed first`,
+      );
+    }
+    if (header.command === "PROXY" && (header.family === "TCP4" || header.family === "TCP6")) {
+      this.#proxiedBy = this.#remoteAddr;
+      this.#remoteAddr = {
+        transport: "tcp",
+        hostname: header.source.hostname,
+        port: header.source.port,
+      };
+    }
+    return header;
   }
 
   /** Aborted when the connection must end (server shutdown, a timeout, `abort()`); its reason says why. */
@@ -345,11 +388,14 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
 
   /**
    * Closes at once, discarding pending writes (with a TCP reset where the
-   * runtime allows it), and aborts `signal` with `reason`.
+   * runtime allows it), and aborts `signal` with `reason`. When `reason` is a
+   * `TcpError`, reads and writes fail with it and `closed` rejects with it.
    *
    * @param reason Why; becomes `signal.reason`.
    */
   abort(reason?: unknown): void {
+    // A tcpkit error as the reason is why the connection failed: `closed` rejects with it.
+    if (reason instanceof TcpError) this.#fail(reason);
     this.requestEnd(reason ?? new AbortError(`Connection to ${this.#peer} aborted`));
     if (this.#done) return;
     this.#done = true;
@@ -499,7 +545,6 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
           timeout: kind,
         },
       );
-      this.#fail(error);
       this.abort(error);
     });
   }

@@ -7,6 +7,8 @@
 import { checkConnOptions, Conn, type ConnOptions } from "./conn.ts";
 import { AbortError, ConnectionRefusedError, TimeoutError } from "./errors.ts";
 import { checkPort } from "./_address.ts";
+import { encodeProxyHeader } from "./proxy/encode.ts";
+import type { ProxyHeader } from "./proxy/header.ts";
 import type { RawConn, Transport, TransportConnectOptions } from "./transport.ts";
 
 /** Options for {@linkcode connect}. */
@@ -29,6 +31,8 @@ export interface ConnectOptions extends ConnOptions {
    * @default {true}
    */
   noDelay?: boolean;
+  /** Sends this PROXY protocol header first (for tests, and to chain through balancers). */
+  proxyHeader?: ProxyHeader;
   /** The transport; `mod.ts` defaults to the runtime's own. */
   transport?: Transport;
 }
@@ -86,5 +90,7 @@ export async function connect(options: ConnectOptions): Promise<Conn> {
     });
   }
   if (path === undefined) raw.setNoDelay(noDelay);
-  return new Conn(raw, options);
+  const conn = new Conn(raw, options);
+  if (options.proxyHeader) await conn.write(encodeProxyHeader(options.proxyHeader));
+  return conn;
 }

@@ -5,12 +5,14 @@
  *
  * @module
  */
-import { checkPort } from "./_address.ts";
+import { checkPort, formatAddr } from "./_address.ts";
+import { type AddressMatcher, createAddressMatcher } from "./proxy/cidr.ts";
 import { checkConnOptions, Conn, type ConnOptions } from "./conn.ts";
 import {
   AbortError,
   AddressInUseError,
   ConnectionRefusedError,
+  ProxyProtocolError,
   TcpError,
   TimeoutError,
   UnsupportedError,
@@ -51,6 +53,19 @@ export interface ServeOptions extends ConnOptions {
   maxConnectionsPerAddress?: number;
   /** Sent to a connection refused for a limit, before it is closed. */
   busyReply?: string | Uint8Array;
+  /**
+   * Read a PROXY protocol header (v1 or v2) first, from the load balancers in
+   * `trusted` (CIDRs such as `"10.0.0.0/8"`): `conn.remoteAddr` is then the
+   * real client and `conn.proxiedBy` the balancer. Other peers are refused,
+   * or with `required: false` served as direct clients (no header is read:
+   * the protocol forbids guessing).
+   */
+  proxyProtocol?: { trusted: string[]; required?: boolean; maxV2Length?: number };
+  /**
+   * How long a peer may take to send what must come first (the PROXY header).
+   * @default {10000}
+   */
+  handshakeTimeout?: number;
   /** Lets several processes listen on the port (`caps.reusePort`). */
   reusePort?: boolean;
   /** Shuts the server down (with the default deadline) when aborted. */
@@ -126,6 +141,7 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
   #errors: Record<string, number> = {};
   #timeouts: Record<string, number> = {};
   #busyReply: Uint8Array | undefined;
+  #trusted: AddressMatcher | undefined;
   #shutdown: Promise<ShutdownResult> | undefined;
   #resolveFinished!: (result: ShutdownResult) => void;
 
@@ -137,6 +153,7 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
     const reply = options.busyReply;
     this.#busyReply = typeof reply === "string" ? new TextEncoder().encode(reply) : reply;
     this.addr = listener.addr as A;
+    if (options.proxyProtocol) this.#trusted = createAddressMatcher(options.proxyProtocol.trusted);
     this.finished = new Promise((resolve) => (this.#resolveFinished = resolve));
     options.signal?.addEventListener("abort", () => void this.shutdown(), { once: true });
     void this.#acceptLoop();
@@ -241,6 +258,7 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
   async #handle(conn: Conn): Promise<void> {
     let failure: TcpError | undefined;
     try {
+      if (this.#trusted) await this.#readProxyHeader(conn, this.#trusted);
       this.#options.onConnection?.(conn);
       await this.#options.handler(conn);
       await conn.close();
@@ -265,6 +283,36 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
     try {
       this.#options.onClose?.(conn, failure);
     } catch { /* a hook must not take the server down */ }
+  }
+
+  /** Reads the PROXY header of a trusted peer, within `handshakeTimeout`; refuses others when required. */
+  async #readProxyHeader(conn: Conn, trusted: AddressMatcher): Promise<void> {
+    const { required = true, maxV2Length } = this.#options.proxyProtocol!;
+    const peer = conn.remoteAddr;
+    if (peer.transport === "tcp" && !trusted(peer.hostname)) {
+      if (!required) return;
+      throw new ProxyProtocolError(
+        `Refused ${formatAddr(peer)}: not a trusted PROXY protocol source (trusted: ${
+          this.#options.proxyProtocol!.trusted.join(", ")
+        })`,
+      );
+    }
+    const ms = this.#options.handshakeTimeout ?? 10_000;
+    const timer = setTimeout(() => {
+      conn.abort(
+        new TimeoutError(
+          `Connection from ${formatAddr(peer)} sent no PROXY header within ${ms} ms`,
+          {
+            timeout: "handshake",
+          },
+        ),
+      );
+    }, ms);
+    try {
+      await conn.readProxyHeader({ maxV2Length });
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   #count(error: unknown, conn?: Conn): void {
@@ -292,6 +340,7 @@ export async function serve(options: ServeOptions): Promise<Server<Addr>> {
     throw new TypeError("Cannot serve: handler must be a function");
   }
   checkConnOptions(options);
+  if (options.proxyProtocol) createAddressMatcher(options.proxyProtocol.trusted); // RangeError on a bad CIDR
   options.signal?.throwIfAborted();
   if (path !== undefined) {
     if (transport.caps.unix === "unsupported") {
