@@ -75,7 +75,7 @@ describe(`serve handlers on ${RUNTIME}`, () => {
       assert.equal(text((await conn.read())!), "hi\n");
     } finally {
       const out = text((await server.stop()).stdout);
-      assert.match(out, /sent 3 bytes:\n00000000  68 69 0a {42}hi\.\n/);
+      assert.ok(out.includes(`sent 3 bytes:\n00000000  68 69 0a${" ".repeat(42)}hi.\n`), out);
     }
   });
 
