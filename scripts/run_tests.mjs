@@ -116,6 +116,7 @@ if (want("deno")) {
   const result = run("deno", bin("deno"), [
     "test",
     "-A",
+    "--unstable-net", // Deno's reusePort needs it
     "--reporter=dot",
     `--junit-path=${junit}`,
     ...files,

@@ -7,7 +7,7 @@
 import { connect, type ConnectOptions } from "./connect.ts";
 import type { Conn } from "./conn.ts";
 import { serve, type ServeOptions, type Server } from "./serve.ts";
-import type { NetAddr, Transport, UnixAddr } from "./transport.ts";
+import type { Addr, NetAddr, Transport, UnixAddr } from "./transport.ts";
 
 /** `serve()` and `connect()` with a default transport. */
 export interface BoundApi {
@@ -32,6 +32,8 @@ export interface BoundApi {
    * ```
    */
   serve(options: ServeOptions & { path: string }): Promise<Server<UnixAddr>>;
+  /** Starts a TCP or Unix socket server, as `path` says. */
+  serve(options: ServeOptions): Promise<Server<Addr>>;
   /**
    * Opens a TCP connection.
    *

@@ -157,7 +157,9 @@ class SocketState implements RawConn {
    * that is the peer's reset, which Bun may then report as a plain `end` and `close`.
    */
   #writeFailed(): Error {
-    this.#failure ??= Object.assign(new Error("connection reset by peer, write"), { code: "ECONNRESET" });
+    this.#failure ??= Object.assign(new Error("connection reset by peer, write"), {
+      code: "ECONNRESET",
+    });
     return this.#error("write to");
   }
 

@@ -79,18 +79,16 @@ function toAddr(addr: DenoAddr): Addr {
     : { transport: "tcp", hostname: addr.hostname, port: addr.port };
 }
 
-/** `reusePort` needs `--unstable-net` on Deno 2: find out once, by trying. */
-let reusePortSupport: Support | undefined;
-function probeReusePort(): Support {
-  if (reusePortSupport) return reusePortSupport;
-  const api = (globalThis as { Deno?: DenoApi }).Deno;
-  try {
-    api!.listen({ hostname: "127.0.0.1", port: 0, reusePort: true }).close();
-    reusePortSupport = "native";
-  } catch {
-    reusePortSupport = "unsupported";
-  }
-  return reusePortSupport;
+/**
+ * `reusePort` needs `--unstable-net` on Deno 2, and asking for it without
+ * the flag ends the process. The flag also brings `Deno.listenDatagram`:
+ * that is how to tell.
+ */
+function reusePortSupport(): Support {
+  const api = (globalThis as { Deno?: DenoApi & { listenDatagram?: unknown } }).Deno;
+  return api?.build.os === "linux" && typeof api.listenDatagram === "function"
+    ? "native"
+    : "unsupported";
 }
 
 const where = (options: TransportConnectOptions | TransportListenOptions) =>
@@ -169,7 +167,7 @@ export const denoTransport: Transport = {
     reset: "unsupported",
     peerReset: "native",
     get reusePort(): Support {
-      return probeReusePort();
+      return reusePortSupport();
     },
     unix: "native",
   },

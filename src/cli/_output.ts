@@ -15,6 +15,8 @@ export class UsageError extends Error {
 
 /** How much a command logs, and how. */
 export interface LogOptions {
+  /** Shown after "tcpkit" on each line, such as a worker's number. */
+  id?: string;
   json?: boolean;
   quiet?: boolean;
   verbose?: boolean;
@@ -62,14 +64,16 @@ export class Logger {
   }
 
   #write(level: Level, event: string, message: string, fields: Record<string, unknown>): void {
-    if (this.#options.json) {
-      process.stderr.write(
-        `${JSON.stringify({ time: new Date().toISOString(), level, event, message, ...fields })}\n`,
-      );
+    const { id, json } = this.#options;
+    const name = id ? `tcpkit[${id}]` : "tcpkit";
+    if (json) {
+      const worker = id ? { worker: id } : {};
+      const entry = { time: new Date().toISOString(), level, event, message, ...worker, ...fields };
+      process.stderr.write(`${JSON.stringify(entry)}\n`);
     } else if (this.#color) {
-      process.stderr.write(`\x1b[${COLORS[level]}mtcpkit:\x1b[0m ${message}\n`);
+      process.stderr.write(`\x1b[${COLORS[level]}m${name}:\x1b[0m ${message}\n`);
     } else {
-      process.stderr.write(`tcpkit: ${message}\n`);
+      process.stderr.write(`${name}: ${message}\n`);
     }
   }
 }

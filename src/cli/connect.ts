@@ -15,7 +15,7 @@ import { hexdump } from "./_hexdump.ts";
 import { type Encoding, parseCount, parseDuration, parseEncoding } from "./_options.ts";
 import { Logger, UsageError, writeStdout } from "./_output.ts";
 
-const HELP = `Usage: tcpkit connect [HOST PORT] [options]
+const HELP = `Usage: tcpkit connect [HOST PORT | --unix PATH] [options]
 
 Connects to a TCP server. With no HOST and PORT, asks for them.
 - stdin is a pipe: stdin goes to the server and what it sends to stdout, byte for
@@ -36,6 +36,7 @@ Options:
   --idle-timeout D    close the connection after D with no traffic either way
   --no-shutdown       keep sending side open at the end of stdin (like ncat --no-shutdown)
   --hex               show what arrives as a hex dump
+  --unix PATH         connect to a Unix domain socket instead of HOST PORT
   --verbose           log the connection on stderr
   -h, --help          show this help
 
@@ -71,10 +72,14 @@ export async function runConnect(args: string[]): Promise<void> {
       "no-shutdown": { type: "boolean", default: false },
       hex: { type: "boolean", default: false },
       verbose: { type: "boolean", default: false },
+      unix: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) return void console.log(HELP);
+  if (values.unix !== undefined && positionals.length > 0) {
+    throw new UsageError("connect takes either HOST PORT or --unix PATH, not both");
+  }
   if (positionals.length !== 0 && positionals.length !== 2) {
     throw new UsageError(
       `connect needs HOST and PORT, or neither to be asked (got ${positionals.length} arguments)`,
@@ -100,11 +105,16 @@ export async function runConnect(args: string[]): Promise<void> {
       terminal: process.stdin.isTTY,
     });
   try {
-    const [hostname, portText] = positionals.length === 2
-      ? positionals
-      : await askAddress(getLines());
-    const port = parseCount(portText, "PORT", 1, 65535);
-    const conn = await connect({ hostname, port, timeout, idleTimeout });
+    let conn: Conn;
+    if (values.unix !== undefined) {
+      conn = await connect({ path: values.unix, timeout, idleTimeout });
+    } else {
+      const [hostname, portText] = positionals.length === 2
+        ? positionals
+        : await askAddress(getLines());
+      const port = parseCount(portText, "PORT", 1, 65535);
+      conn = await connect({ hostname, port, timeout, idleTimeout });
+    }
     cli.log.debug(
       "connected",
       `connected to ${formatAddr(conn.remoteAddr)} from ${formatAddr(conn.localAddr)}`,

@@ -11,7 +11,8 @@ import { formatAddr } from "../_address.ts";
 import { serve } from "../adapters/native.ts";
 import type { Handler } from "../serve.ts";
 import { parseChoice, parseCount, parseDuration, parseEncoding } from "./_options.ts";
-import { Logger } from "./_output.ts";
+import { Logger, UsageError } from "./_output.ts";
+import { runWorkers } from "./_workers.ts";
 import type { HandlerContext } from "./handlers/_context.ts";
 import { chatHandler } from "./handlers/chat.ts";
 import { discardHandler } from "./handlers/discard.ts";
@@ -55,6 +56,13 @@ Options:
   --max-line N          longest line in bytes with --framing line (default 65536)
   --max-connections N   connections at once; more are told "busy" and closed (default 1000)
   --idle-timeout D      close connections idle for D (500ms, 30s, 5m; default none)
+  --unix PATH           listen on a Unix domain socket instead (a stale socket file is replaced)
+  --proxy-protocol      read a PROXY protocol header (v1 or v2) from each connection first
+  --trusted CIDR        with --proxy-protocol: a load balancer's address range (repeatable);
+                        connections from elsewhere are refused
+  --workers N           run N processes on the same port (reusePort); the kernel balances
+                        connections; SIGTERM drains them all
+  --reuse-port          let other processes listen on the same port
   --verbose, --quiet    more or less logging
   --json                log JSON lines on stderr
   -h, --help            show this help
@@ -87,6 +95,12 @@ export async function runServe(args: string[]): Promise<void> {
       framing: { type: "string", default: "raw" },
       "max-line": { type: "string", default: "65536" },
       "max-connections": { type: "string", default: "1000" },
+      unix: { type: "string" },
+      "proxy-protocol": { type: "boolean", default: false },
+      trusted: { type: "string", multiple: true },
+      workers: { type: "string" },
+      "reuse-port": { type: "boolean", default: false },
+      "worker-id": { type: "string" },
       "idle-timeout": { type: "string" },
       verbose: { type: "boolean", default: false },
       quiet: { type: "boolean", default: false },
@@ -95,7 +109,24 @@ export async function runServe(args: string[]): Promise<void> {
     },
   });
   if (values.help) return void console.log(HELP);
-  const log = new Logger({ json: values.json, quiet: values.quiet, verbose: values.verbose });
+  const log = new Logger({
+    id: values["worker-id"],
+    json: values.json,
+    quiet: values.quiet,
+    verbose: values.verbose,
+  });
+  if (values.workers !== undefined) {
+    const count = parseCount(values.workers, "--workers", 1, 64);
+    const rest = args.filter((arg, i) =>
+      arg !== "--workers" && args[i - 1] !== "--workers" && !arg.startsWith("--workers=")
+    );
+    return await runWorkers(count, rest, log);
+  }
+  if (values["proxy-protocol"] && !values.trusted?.length) {
+    throw new UsageError(
+      "--proxy-protocol needs --trusted CIDR: the load balancers' addresses, such as 10.0.0.0/8",
+    );
+  }
   const handlerName = parseChoice(
     values.handler,
     "--handler",
@@ -120,8 +151,10 @@ export async function runServe(args: string[]): Promise<void> {
   const handler = HANDLERS[handlerName](ctx);
   const started = new Map<object, number>();
   const server = await serve({
-    hostname: values.hostname,
-    port,
+    ...(values.unix !== undefined
+      ? { path: values.unix, removeStaleSocket: true }
+      : { hostname: values.hostname, port, reusePort: values["reuse-port"] }),
+    proxyProtocol: values["proxy-protocol"] ? { trusted: values.trusted! } : undefined,
     handler,
     maxConnections,
     idleTimeout,
@@ -157,7 +190,13 @@ export async function runServe(args: string[]): Promise<void> {
     address: where,
     handler: handlerName,
   });
-  log.info("hint", `try: tcpkit connect ${server.addr.hostname} ${server.addr.port}`);
+  const { addr } = server;
+  log.info(
+    "hint",
+    `try: tcpkit connect ${
+      addr.transport === "unix" ? `--unix ${addr.path}` : `${addr.hostname} ${addr.port}`
+    }`,
+  );
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {

@@ -8,6 +8,7 @@ import { formatAddr } from "../../_address.ts";
 import { LineCodec } from "../../codec/line_codec.ts";
 import type { Conn } from "../../conn.ts";
 import type { Server } from "../../serve.ts";
+import type { Addr } from "../../transport.ts";
 import { hexdump } from "../_hexdump.ts";
 import type { Encoding } from "../_options.ts";
 import { type Logger, writeStdout } from "../_output.ts";
@@ -29,7 +30,7 @@ export interface HandlerContext {
   /** `--keep-open` for `stdio`. */
   keepOpen: boolean;
   /** The server, once it runs (for handlers that stop it). */
-  server?: Server;
+  server?: Server<Addr>;
 }
 
 /** A message from a client: a chunk (`--framing raw`) or a line (`--framing line`). */
