@@ -78,6 +78,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
   readonly closed: Promise<void>;
 
   #raw: RawConn;
+  #alpnProtocol: string | null = null;
   #remoteAddr: Addr;
   #proxiedBy: Addr | undefined;
   #buffer = new ByteBuffer();
@@ -128,6 +129,34 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
     this.#readDog = this.#watchdog("read", options.readTimeout, "a read waited");
     this.#writeDog = this.#watchdog("write", options.writeTimeout, "the peer took no bytes");
     this.#idle?.arm();
+  }
+
+  /** The ALPN protocol agreed on in the TLS handshake, or `null`. */
+  get alpnProtocol(): string | null {
+    return this.#alpnProtocol;
+  }
+
+  /** Whether the connection is TLS. */
+  get secure(): boolean {
+    return this.#raw.handshake !== undefined;
+  }
+
+  /**
+   * Completes the TLS handshake (`serve()` does it before the handler runs;
+   * `connect()` before it resolves). Does nothing on a plain connection.
+   *
+   * @throws {TlsError} When the handshake fails; the connection is then closed.
+   */
+  async handshake(): Promise<void> {
+    if (!this.#raw.handshake) return;
+    try {
+      ({ alpnProtocol: this.#alpnProtocol } = await this.#raw.handshake());
+    } catch (error) {
+      // A timeout that aborted the handshake is the better reason.
+      const failure = this.#failure ?? this.#fail(error);
+      this.abort(failure);
+      throw failure;
+    }
   }
 
   /** The peer's address: the real client's when a PROXY header named it. */

@@ -5,11 +5,11 @@
  * @module
  */
 import { checkConnOptions, Conn, type ConnOptions } from "./conn.ts";
-import { AbortError, ConnectionRefusedError, TimeoutError } from "./errors.ts";
+import { AbortError, ConnectionRefusedError, TimeoutError, UnsupportedError } from "./errors.ts";
 import { checkPort } from "./_address.ts";
 import { encodeProxyHeader } from "./proxy/encode.ts";
 import type { ProxyHeader } from "./proxy/header.ts";
-import type { RawConn, Transport, TransportConnectOptions } from "./transport.ts";
+import type { RawConn, TlsClientOptions, Transport, TransportConnectOptions } from "./transport.ts";
 
 /** Options for {@linkcode connect}. */
 export interface ConnectOptions extends ConnOptions {
@@ -31,6 +31,11 @@ export interface ConnectOptions extends ConnOptions {
    * @default {true}
    */
   noDelay?: boolean;
+  /**
+   * Speak TLS: `true` checks the server against the runtime's trusted CAs
+   * and the host name; an object sets `caCerts`, `serverName`, `alpn`.
+   */
+  tls?: boolean | TlsClientOptions;
   /** Sends this PROXY protocol header first (for tests, and to chain through balancers). */
   proxyHeader?: ProxyHeader;
   /** The transport; `mod.ts` defaults to the runtime's own. */
@@ -52,6 +57,9 @@ export async function connect(options: ConnectOptions): Promise<Conn> {
     options;
   if (!transport) throw new TypeError("Cannot connect: no transport given");
   checkConnOptions(options);
+  if (options.tls && options.proxyHeader) {
+    throw new UnsupportedError("Cannot send a PROXY header before TLS yet: use one or the other");
+  }
   if (path === undefined) {
     checkPort(port, "connect");
     if (port === 0) {
@@ -81,16 +89,23 @@ export async function connect(options: ConnectOptions): Promise<Conn> {
   };
   let raw: RawConn;
   if (path !== undefined) raw = await attempt({ path });
-  else if (hostname !== "localhost") raw = await attempt({ hostname, port: port! });
   else {
-    // "localhost" may resolve to ::1 or 127.0.0.1 first depending on the runtime: try both.
-    raw = await attempt({ hostname: "127.0.0.1", port: port! }).catch((error) => {
-      if (error instanceof ConnectionRefusedError) return attempt({ hostname: "::1", port: port! });
-      throw error;
-    });
+    const tls = options.tls === true ? {} : options.tls || undefined;
+    if (hostname !== "localhost") raw = await attempt({ hostname, port: port!, tls });
+    else {
+      // "localhost" may resolve to ::1 or 127.0.0.1 first depending on the runtime: try both.
+      const secure = tls && { serverName: "localhost", ...tls };
+      raw = await attempt({ hostname: "127.0.0.1", port: port!, tls: secure }).catch((error) => {
+        if (error instanceof ConnectionRefusedError) {
+          return attempt({ hostname: "::1", port: port!, tls: secure });
+        }
+        throw error;
+      });
+    }
   }
   if (path === undefined) raw.setNoDelay(noDelay);
   const conn = new Conn(raw, options);
+  await conn.handshake();
   if (options.proxyHeader) await conn.write(encodeProxyHeader(options.proxyHeader));
   return conn;
 }

@@ -194,3 +194,44 @@ export class ProxyProtocolError extends TcpError {
     super(message, "EPROXYPROTOCOL", options);
   }
 }
+
+/**
+ * A TLS handshake failed; the message names why (an untrusted certificate,
+ * a host name the certificate does not cover, a peer that does not speak TLS).
+ */
+export class TlsError extends TcpError {
+  /** @param message @param options */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, "ETLS", options);
+  }
+}
+
+/**
+ * Turns a native TLS failure from any runtime into a {@linkcode TlsError}
+ * whose message says which kind it is.
+ *
+ * @param error The native error.
+ * @param context What was being done, such as `connect to localhost:8443`.
+ * @returns The error.
+ */
+export function toTlsError(error: unknown, context: string): TcpError {
+  if (error instanceof TcpError && !(error instanceof SystemError)) return error;
+  const native = error as { code?: unknown; message?: unknown } | null;
+  const text = `${typeof native?.code === "string" ? native.code : ""} ${
+    String(native?.message ?? error)
+  }`;
+  const reason = /ALTNAME|NotValidForName|host ?name|does not match|not valid for/i.test(text)
+    ? "the certificate does not cover the host name"
+    : /SELF_SIGNED|UNABLE_TO_VERIFY|UnknownIssuer|unknown ?ca|untrusted|issuer|CERT_UNTRUSTED/i
+        .test(text)
+    ? "the certificate is not trusted (unknown issuer or self-signed)"
+    : /EXPIRED|Expired/i.test(text)
+    ? "the certificate has expired"
+    : /wrong version|WRONG_VERSION|record|packet length|not a tls|InvalidContentType|CorruptMessage|http request/i
+        .test(text)
+    ? "the peer does not speak TLS on this port"
+    : /ECONNRESET|reset|EOF|closed|socket hang up|UnexpectedEof/i.test(text)
+    ? "the peer closed the connection during the handshake"
+    : String(native?.message ?? error);
+  return new TlsError(`Cannot ${context}: TLS handshake failed: ${reason}`, { cause: error });
+}

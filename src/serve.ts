@@ -17,7 +17,14 @@ import {
   TimeoutError,
   UnsupportedError,
 } from "./errors.ts";
-import type { Addr, NetAddr, RawConn, RawListener, Transport } from "./transport.ts";
+import type {
+  Addr,
+  NetAddr,
+  RawConn,
+  RawListener,
+  TlsServerOptions,
+  Transport,
+} from "./transport.ts";
 
 /** Runs for each accepted connection; the connection closes when it settles. */
 export type Handler = (conn: Conn) => void | Promise<void>;
@@ -61,8 +68,10 @@ export interface ServeOptions extends ConnOptions {
    * the protocol forbids guessing).
    */
   proxyProtocol?: { trusted: string[]; required?: boolean; maxV2Length?: number };
+  /** Serve TLS with this certificate and key (PEM); `alpn` lists the protocols offered. */
+  tls?: TlsServerOptions;
   /**
-   * How long a peer may take to send what must come first (the PROXY header).
+   * How long a peer may take for what must come first: the PROXY header, the TLS handshake.
    * @default {10000}
    */
   handshakeTimeout?: number;
@@ -258,7 +267,16 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
   async #handle(conn: Conn): Promise<void> {
     let failure: TcpError | undefined;
     try {
-      if (this.#trusted) await this.#readProxyHeader(conn, this.#trusted);
+      if (this.#trusted) {
+        await this.#withHandshakeTimeout(
+          conn,
+          "no PROXY header",
+          () => this.#readProxyHeader(conn),
+        );
+      }
+      if (conn.secure) {
+        await this.#withHandshakeTimeout(conn, "no TLS handshake", () => conn.handshake());
+      }
       this.#options.onConnection?.(conn);
       await this.#options.handler(conn);
       await conn.close();
@@ -285,34 +303,35 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
     } catch { /* a hook must not take the server down */ }
   }
 
-  /** Reads the PROXY header of a trusted peer, within `handshakeTimeout`; refuses others when required. */
-  async #readProxyHeader(conn: Conn, trusted: AddressMatcher): Promise<void> {
-    const { required = true, maxV2Length } = this.#options.proxyProtocol!;
-    const peer = conn.remoteAddr;
-    if (peer.transport === "tcp" && !trusted(peer.hostname)) {
-      if (!required) return;
-      throw new ProxyProtocolError(
-        `Refused ${formatAddr(peer)}: not a trusted PROXY protocol source (trusted: ${
-          this.#options.proxyProtocol!.trusted.join(", ")
-        })`,
-      );
-    }
+  /** Runs what must come first, cutting the connection at `handshakeTimeout`. */
+  async #withHandshakeTimeout(conn: Conn, what: string, run: () => Promise<void>): Promise<void> {
     const ms = this.#options.handshakeTimeout ?? 10_000;
     const timer = setTimeout(() => {
-      conn.abort(
-        new TimeoutError(
-          `Connection from ${formatAddr(peer)} sent no PROXY header within ${ms} ms`,
-          {
-            timeout: "handshake",
-          },
-        ),
-      );
+      const message = `Connection from ${
+        formatAddr(conn.remoteAddr)
+      } timed out: ${what} within ${ms} ms`;
+      conn.abort(new TimeoutError(message, { timeout: "handshake" }));
     }, ms);
     try {
-      await conn.readProxyHeader({ maxV2Length });
+      await run();
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Reads the PROXY header of a trusted peer; refuses others when required. */
+  async #readProxyHeader(conn: Conn): Promise<void> {
+    const { trusted, required = true, maxV2Length } = this.#options.proxyProtocol!;
+    const peer = conn.remoteAddr;
+    if (peer.transport === "tcp" && !this.#trusted!(peer.hostname)) {
+      if (!required) return;
+      throw new ProxyProtocolError(
+        `Refused ${formatAddr(peer)}: not a trusted PROXY protocol source (trusted: ${
+          trusted.join(", ")
+        })`,
+      );
+    }
+    await conn.readProxyHeader({ maxV2Length });
   }
 
   #count(error: unknown, conn?: Conn): void {
@@ -341,6 +360,11 @@ export async function serve(options: ServeOptions): Promise<Server<Addr>> {
   }
   checkConnOptions(options);
   if (options.proxyProtocol) createAddressMatcher(options.proxyProtocol.trusted); // RangeError on a bad CIDR
+  if (options.proxyProtocol && options.tls) {
+    throw new UnsupportedError(
+      "Cannot serve TLS behind the PROXY protocol yet: use one or the other",
+    );
+  }
   options.signal?.throwIfAborted();
   if (path !== undefined) {
     if (transport.caps.unix === "unsupported") {
@@ -357,7 +381,10 @@ export async function serve(options: ServeOptions): Promise<Server<Addr>> {
       `Cannot listen with reusePort: the ${transport.name} transport does not support it here`,
     );
   }
-  return new Server(await transport.listen({ hostname, port, reusePort }), options);
+  return new Server(
+    await transport.listen({ hostname, port, reusePort, tls: options.tls }),
+    options,
+  );
 }
 
 /**

@@ -44,10 +44,33 @@ export interface UnixAddr {
 /** Where a connection or listener is. */
 export type Addr = NetAddr | UnixAddr;
 
+/** A TLS server's certificate and key (PEM), and the ALPN protocols it offers. */
+export interface TlsServerOptions {
+  readonly cert: string;
+  readonly key: string;
+  readonly alpn?: readonly string[];
+}
+
+/** How a TLS client checks the server, and the ALPN protocols it asks for. */
+export interface TlsClientOptions {
+  /** Trusted CA certificates (PEM); the runtime's own store when absent. */
+  readonly caCerts?: readonly string[];
+  /** The name the certificate must cover (and SNI); the host name by default. */
+  readonly serverName?: string;
+  readonly alpn?: readonly string[];
+}
+
 /** Options a transport needs to open a connection: a TCP address or a Unix socket path. */
 export type TransportConnectOptions =
-  & ({ readonly hostname: string; readonly port: number; readonly path?: undefined } | {
+  & ({
+    readonly hostname: string;
+    readonly port: number;
+    readonly path?: undefined;
+    /** Complete a TLS handshake before resolving. */
+    readonly tls?: TlsClientOptions;
+  } | {
     readonly path: string;
+    readonly tls?: undefined;
   })
   & {
     /** Aborts the attempt; the transport rejects with the signal's reason. */
@@ -61,9 +84,12 @@ export type TransportListenOptions =
     readonly port: number;
     readonly reusePort?: boolean;
     readonly path?: undefined;
+    /** Accept TLS connections; their handshake runs in `RawConn.handshake()`. */
+    readonly tls?: TlsServerOptions;
   }
   | {
     readonly path: string;
+    readonly tls?: undefined;
     /** Remove the socket file first: the core has checked that nothing listens on it. */
     readonly replaceStale?: boolean;
   };
@@ -97,6 +123,11 @@ export interface RawConn {
   setKeepAlive(on: boolean, delayMs?: number): void;
   ref(): void;
   unref(): void;
+  /**
+   * TLS only: completes the handshake (accepted connections) or reports the
+   * one `connect` completed; resolves with the ALPN protocol agreed on.
+   */
+  handshake?(): Promise<{ alpnProtocol: string | null }>;
 }
 
 /** A listening socket whose connections are taken one at a time. */

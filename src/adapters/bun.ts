@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { ConnectionClosedError, toTcpError, UnsupportedError } from "../errors.ts";
+import { ConnectionClosedError, toTcpError, toTlsError, UnsupportedError } from "../errors.ts";
 import { rmSync } from "node:fs";
 import type {
   Addr,
@@ -29,6 +29,7 @@ interface BunSocket {
   readonly localPort: number;
   readonly remoteAddress: string;
   readonly remotePort: number;
+  readonly alpnProtocol: string | false | null;
   write(bytes: Uint8Array): number;
   shutdown(): void;
   end(): void;
@@ -47,6 +48,7 @@ interface BunHandlers {
   end(socket: BunSocket): void;
   close(socket: BunSocket, error?: Error): void;
   error(socket: BunSocket, error: Error): void;
+  handshake(socket: BunSocket, success: boolean, error: Error | null): void;
 }
 interface BunListener {
   readonly hostname: string;
@@ -55,9 +57,21 @@ interface BunListener {
   ref(): void;
   unref(): void;
 }
-type BunWhere = { hostname: string; port: number; reusePort?: boolean; exclusive?: boolean } | {
-  unix: string;
-};
+type BunWhere =
+  | {
+    hostname: string;
+    port: number;
+    reusePort?: boolean;
+    exclusive?: boolean;
+    tls?: {
+      cert?: string;
+      key?: string;
+      ca?: string[];
+      serverName?: string;
+      ALPNProtocols?: string;
+    };
+  }
+  | { unix: string };
 interface BunApi {
   listen(options: BunWhere & { allowHalfOpen?: boolean; socket: BunHandlers }): BunListener;
   connect(options: BunWhere & { allowHalfOpen?: boolean; socket: BunHandlers }): Promise<BunSocket>;
@@ -88,8 +102,22 @@ class SocketState implements RawConn {
     null;
   #writer: { bytes: Uint8Array; resolve: () => void; reject: (e: unknown) => void } | null = null;
 
-  constructor(socket: BunSocket, path?: string) {
+  /** TLS only: settles when Bun reports the handshake. */
+  handshake?: () => Promise<{ alpnProtocol: string | null }>;
+  #handshakeDone?: (success: boolean, error: Error | null) => void;
+
+  constructor(socket: BunSocket, path?: string, tlsContext?: string) {
     this.#socket = socket;
+    if (tlsContext !== undefined) {
+      const done = new Promise<{ alpnProtocol: string | null }>((resolve, reject) => {
+        this.#handshakeDone = (success, error) =>
+          success
+            ? resolve({ alpnProtocol: socket.alpnProtocol || null })
+            : reject(toTlsError(error ?? new Error("closed"), tlsContext));
+      });
+      done.catch(() => {});
+      this.handshake = () => done;
+    }
     if (path !== undefined) {
       this.localAddr = { transport: "unix", path };
       this.remoteAddr = { transport: "unix", path: "" };
@@ -116,6 +144,10 @@ class SocketState implements RawConn {
     }
   }
 
+  onHandshake(success: boolean, error: Error | null): void {
+    this.#handshakeDone?.(success, error);
+  }
+
   onDrain(): void {
     const writer = this.#writer;
     if (!writer) return;
@@ -137,6 +169,7 @@ class SocketState implements RawConn {
 
   onClose(error?: unknown): void {
     this.#closed = true;
+    this.#handshakeDone?.(false, (error as Error) ?? null);
     if (error !== undefined && this.#failure === undefined) this.#failure = error;
     this.onEnd();
     const writer = this.#writer;
@@ -234,10 +267,14 @@ class SocketState implements RawConn {
   }
 }
 
-function handlers(onOpen: (state: SocketState) => void, path?: string): BunHandlers {
+function handlers(
+  onOpen: (state: SocketState) => void,
+  path?: string,
+  tlsContext?: string,
+): BunHandlers {
   return {
     open(socket) {
-      socket.data = new SocketState(socket, path);
+      socket.data = new SocketState(socket, path, tlsContext);
       onOpen(socket.data);
     },
     data: (socket, chunk) => socket.data.onData(chunk),
@@ -245,7 +282,13 @@ function handlers(onOpen: (state: SocketState) => void, path?: string): BunHandl
     end: (socket) => socket.data.onEnd(),
     close: (socket, error) => socket.data?.onClose(error),
     error: (socket, error) => socket.data?.onClose(error),
+    handshake: (socket, success, error) => socket.data?.onHandshake(success, error),
   };
+}
+
+/** ALPN protocol names in the wire format Bun takes: each prefixed with its length. */
+function alpnWire(protocols: readonly string[] | undefined): string | undefined {
+  return protocols?.map((name) => String.fromCharCode(name.length) + name).join("");
 }
 
 const where = (options: TransportConnectOptions | TransportListenOptions) =>
@@ -269,15 +312,27 @@ export const bunTransport: Transport = {
     let state: SocketState | undefined;
     const abort = () => state?.abort();
     signal?.addEventListener("abort", abort, { once: true });
-    const socket = handlers((s) => (state = s), options.path);
+    const secure = options.tls;
+    const context = `connect to ${where(options)}`;
+    const socket = handlers((s) => (state = s), options.path, secure ? context : undefined);
     try {
       await bun().connect(
-        options.path !== undefined
-          ? { unix: options.path, allowHalfOpen: true, socket }
-          : { hostname: options.hostname, port: options.port, allowHalfOpen: true, socket },
+        options.path !== undefined ? { unix: options.path, allowHalfOpen: true, socket } : {
+          hostname: options.hostname,
+          port: options.port,
+          allowHalfOpen: true,
+          socket,
+          tls: secure && {
+            serverName: secure.serverName ?? options.hostname,
+            ca: secure.caCerts ? [...secure.caCerts] : undefined,
+            ALPNProtocols: alpnWire(secure.alpn),
+          },
+        },
       );
+      await state!.handshake?.();
     } catch (error) {
-      throw toTcpError(error, `connect to ${where(options)}`);
+      state?.abort();
+      throw toTcpError(error, context);
     } finally {
       signal?.removeEventListener("abort", abort);
     }
@@ -289,19 +344,23 @@ export const bunTransport: Transport = {
     let waiter: ((conn: RawConn | null) => void) | null = null;
     let closed = false;
     let server: BunListener;
-    const socket = handlers((state) => {
-      if (closed) return state.abort();
-      if (!waiter) return void pending.push(state);
-      const w = waiter;
-      waiter = null;
-      w(state);
-    }, options.path);
+    const socket = handlers(
+      (state) => {
+        if (closed) return state.abort();
+        if (!waiter) return void pending.push(state);
+        const w = waiter;
+        waiter = null;
+        w(state);
+      },
+      options.path,
+      options.tls ? `accept TLS on ${where(options)}` : undefined,
+    );
     try {
       if (options.path !== undefined) {
         if (options.replaceStale) rmSync(options.path, { force: true });
         server = bun().listen({ unix: options.path, allowHalfOpen: true, socket });
       } else {
-        const { hostname, port, reusePort } = options;
+        const { hostname, port, reusePort, tls } = options;
         server = bun().listen({
           hostname,
           port,
@@ -309,6 +368,7 @@ export const bunTransport: Transport = {
           exclusive: !reusePort,
           allowHalfOpen: true,
           socket,
+          tls: tls && { cert: tls.cert, key: tls.key, ALPNProtocols: alpnWire(tls.alpn) },
         });
       }
     } catch (error) {

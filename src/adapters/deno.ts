@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { ConnectionClosedError, toTcpError, UnsupportedError } from "../errors.ts";
+import { ConnectionClosedError, toTcpError, toTlsError, UnsupportedError } from "../errors.ts";
 import type {
   Addr,
   RawConn,
@@ -34,10 +34,14 @@ interface DenoConn {
   write(bytes: Uint8Array): Promise<number>;
   closeWrite(): Promise<void>;
   close(): void;
-  setNoDelay(on?: boolean): void;
-  setKeepAlive(on?: boolean): void;
+  /** TCP only (not TLS). */
+  setNoDelay?(on?: boolean): void;
+  /** TCP only (not TLS). */
+  setKeepAlive?(on?: boolean): void;
   ref(): void;
   unref(): void;
+  /** TLS connections only. */
+  handshake?(): Promise<{ alpnProtocol: string | null }>;
 }
 interface DenoListener {
   readonly addr: DenoAddr;
@@ -61,10 +65,23 @@ interface DenoApi {
     },
   ): DenoListener;
   remove(path: string): Promise<void>;
+  listenTls(
+    options: {
+      hostname: string;
+      port: number;
+      cert: string;
+      key: string;
+      alpnProtocols?: string[];
+    },
+  ): DenoListener;
+  startTls(
+    conn: DenoConn,
+    options: { hostname: string; caCerts?: string[]; alpnProtocols?: string[] },
+  ): Promise<DenoConn>;
 }
 
 function deno(): DenoApi {
-  const api = (globalThis as { Deno?: DenoApi }).Deno;
+  const api = (globalThis as unknown as { Deno?: DenoApi }).Deno;
   if (!api) throw new UnsupportedError("Cannot use the Deno transport: this runtime is not Deno");
   return api;
 }
@@ -85,7 +102,7 @@ function toAddr(addr: DenoAddr): Addr {
  * that is how to tell.
  */
 function reusePortSupport(): Support {
-  const api = (globalThis as { Deno?: DenoApi & { listenDatagram?: unknown } }).Deno;
+  const api = (globalThis as unknown as { Deno?: DenoApi & { listenDatagram?: unknown } }).Deno;
   return api?.build.os === "linux" && typeof api.listenDatagram === "function"
     ? "native"
     : "unsupported";
@@ -96,7 +113,7 @@ const where = (options: TransportConnectOptions | TransportListenOptions) =>
     ? `unix socket ${options.path}`
     : `${options.hostname}:${options.port}`;
 
-function wrapConn(conn: DenoConn): RawConn {
+function wrapConn(conn: DenoConn, tlsContext?: string): RawConn {
   const localAddr = toAddr(conn.localAddr);
   const remoteAddr = toAddr(conn.remoteAddr);
   const peer = remoteAddr.transport === "unix"
@@ -152,10 +169,17 @@ function wrapConn(conn: DenoConn): RawConn {
     abort() {
       void this.close();
     },
-    setNoDelay: (on) => conn.setNoDelay(on),
-    setKeepAlive: (on) => conn.setKeepAlive(on),
+    setNoDelay: (on) => conn.setNoDelay?.(on),
+    setKeepAlive: (on) => conn.setKeepAlive?.(on),
     ref: () => conn.ref(),
     unref: () => conn.unref(),
+    handshake: tlsContext === undefined ? undefined : async () => {
+      try {
+        return await conn.handshake!();
+      } catch (error) {
+        throw toTlsError(error, tlsContext);
+      }
+    },
   };
 }
 
@@ -174,10 +198,26 @@ export const denoTransport: Transport = {
   async connect(options) {
     const { signal } = options;
     try {
-      const conn = options.path !== undefined
-        ? await deno().connect({ transport: "unix", path: options.path })
-        : await deno().connect({ hostname: options.hostname, port: options.port, signal });
-      return wrapConn(conn);
+      if (options.path !== undefined) {
+        return wrapConn(await deno().connect({ transport: "unix", path: options.path }));
+      }
+      const { hostname, port, tls } = options;
+      const conn = await deno().connect({ hostname, port, signal });
+      if (!tls) return wrapConn(conn);
+      // TCP first, then TLS: so that serverName may differ from the address connected to.
+      const secure = await deno().startTls(conn, {
+        hostname: tls.serverName ?? hostname,
+        caCerts: tls.caCerts ? [...tls.caCerts] : undefined,
+        alpnProtocols: tls.alpn ? [...tls.alpn] : undefined,
+      });
+      const raw = wrapConn(secure, `connect to ${hostname}:${port}`);
+      try {
+        const { alpnProtocol } = await raw.handshake!();
+        return { ...raw, handshake: () => Promise.resolve({ alpnProtocol }) };
+      } catch (error) {
+        raw.abort();
+        throw error;
+      }
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       throw toTcpError(error, `connect to ${where(options)}`);
@@ -191,8 +231,16 @@ export const denoTransport: Transport = {
         if (options.replaceStale) await api.remove(options.path).catch(() => {});
         listener = api.listen({ transport: "unix", path: options.path });
       } else {
-        const { hostname, port, reusePort } = options;
-        listener = api.listen(reusePort ? { hostname, port, reusePort } : { hostname, port });
+        const { hostname, port, reusePort, tls } = options;
+        listener = tls
+          ? api.listenTls({
+            hostname,
+            port,
+            cert: tls.cert,
+            key: tls.key,
+            alpnProtocols: tls.alpn ? [...tls.alpn] : undefined,
+          })
+          : api.listen(reusePort ? { hostname, port, reusePort } : { hostname, port });
       }
     } catch (error) {
       throw toTcpError(error, `listen on ${where(options)}`);
@@ -206,7 +254,8 @@ export const denoTransport: Transport = {
           try {
             const next = listener.accept();
             accepting = next.catch(() => {});
-            return wrapConn(await next);
+            const conn = await next;
+            return wrapConn(conn, options.tls ? `accept TLS on ${where(options)}` : undefined);
           } catch (error) {
             if (closed) break;
             // A connection reset before it was accepted: wait for the next one.

@@ -12,7 +12,8 @@
  * @module
  */
 import * as net from "node:net";
-import { ConnectionClosedError, toTcpError } from "../errors.ts";
+import * as tls from "node:tls";
+import { ConnectionClosedError, toTcpError, toTlsError } from "../errors.ts";
 import { rmSync } from "node:fs";
 import type {
   Addr,
@@ -40,12 +41,14 @@ function toBytes(chunk: Uint8Array): Uint8Array {
   return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }
 
-const where = (options: TransportConnectOptions | TransportListenOptions) =>
+const describe = (options: TransportConnectOptions | TransportListenOptions) =>
   options.path !== undefined
     ? `unix socket ${options.path}`
     : `${options.hostname}:${options.port}`;
 
-function wrapSocket(socket: net.Socket, path?: string): RawConn {
+type Handshake = () => Promise<{ alpnProtocol: string | null }>;
+
+function wrapSocket(socket: net.Socket, path?: string, handshake?: Handshake): RawConn {
   const localAddr: Addr = path !== undefined
     ? { transport: "unix", path }
     : netAddr(socket.localAddress, socket.localPort);
@@ -149,14 +152,41 @@ function wrapSocket(socket: net.Socket, path?: string): RawConn {
       });
     },
     abort() {
-      // A reset exists only for TCP; a Unix socket is just closed.
-      if (!socket.destroyed) path === undefined ? socket.resetAndDestroy() : socket.destroy();
+      // A reset exists only for plain TCP; a Unix or TLS socket is just closed.
+      if (socket.destroyed) return;
+      if (path === undefined && !handshake) socket.resetAndDestroy();
+      else socket.destroy();
     },
     setNoDelay: (on) => void socket.setNoDelay(on),
     setKeepAlive: (on, delayMs) => void socket.setKeepAlive(on, delayMs),
     ref: () => void socket.ref(),
     unref: () => void socket.unref(),
+    handshake,
   };
+}
+
+/** Starts the server side of TLS on an accepted socket; the handshake completes in `handshake()`. */
+function acceptTls(
+  socket: net.Socket,
+  context: tls.SecureContext,
+  alpn: readonly string[] | undefined,
+): RawConn {
+  const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+  const secure = new tls.TLSSocket(socket, {
+    isServer: true,
+    secureContext: context,
+    ALPNProtocols: alpn ? [...alpn] : undefined,
+  });
+  const done = new Promise<{ alpnProtocol: string | null }>((resolve, reject) => {
+    secure.once("secure", () => resolve({ alpnProtocol: secure.alpnProtocol || null }));
+    secure.once("error", (error) => reject(toTlsError(error, `accept TLS from ${peer}`)));
+    // With allowHalfOpen a peer that gives up sends only FIN: that ends the handshake too.
+    for (const event of ["end", "close"]) {
+      secure.once(event, () => reject(toTlsError(new Error("closed"), `accept TLS from ${peer}`)));
+    }
+  });
+  done.catch(() => {});
+  return wrapSocket(secure, undefined, () => done);
 }
 
 /** The transport on Node's `node:net`. */
@@ -175,27 +205,52 @@ export const nodeTransport: Transport = {
   },
   connect(options) {
     const { signal } = options;
+    const secure = options.tls;
     return new Promise((resolve, reject) => {
-      const socket = net.connect({
-        ...(options.path !== undefined
-          ? { path: options.path }
-          : { host: options.hostname, port: options.port }),
-        allowHalfOpen: true,
-        noDelay: true,
-        signal,
-      });
+      const where = options.path !== undefined
+        ? { path: options.path }
+        : { host: options.hostname, port: options.port };
+      const socket = secure
+        ? tls.connect({
+          ...where,
+          servername: secure.serverName ?? options.hostname,
+          ca: secure.caCerts ? [...secure.caCerts] : undefined,
+          ALPNProtocols: secure.alpn ? [...secure.alpn] : undefined,
+        })
+        : net.connect({ ...where, allowHalfOpen: true, noDelay: true, signal });
+      if (secure) signal?.addEventListener("abort", () => socket.destroy(), { once: true });
       const onError = (error: Error) => {
-        reject(signal?.aborted ? signal.reason : toTcpError(error, `connect to ${where(options)}`));
+        if (signal?.aborted) return reject(signal.reason);
+        const tcp = toTcpError(error, `connect to ${describe(options)}`);
+        // A refused or unreachable peer is the same error with TLS or without.
+        reject(
+          secure && !(tcp.code === "ECONNREFUSED" || tcp.code === "ENOTFOUND")
+            ? toTlsError(error, `connect to ${describe(options)}`)
+            : tcp,
+        );
       };
       socket.once("error", onError);
-      socket.once("connect", () => {
+      const ready = () => {
         socket.off("error", onError);
-        resolve(wrapSocket(socket, options.path));
-      });
+        const alpnProtocol = secure ? (socket as tls.TLSSocket).alpnProtocol || null : null;
+        resolve(
+          wrapSocket(
+            socket,
+            options.path,
+            secure ? () => Promise.resolve({ alpnProtocol }) : undefined,
+          ),
+        );
+      };
+      if (secure) socket.once("secureConnect", ready);
+      else socket.once("connect", ready);
     });
   },
   listen(options) {
     const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
+    const secure = options.path === undefined ? options.tls : undefined;
+    const context = secure && tls.createSecureContext({ cert: secure.cert, key: secure.key });
+    const wrap = (socket: net.Socket) =>
+      context ? acceptTls(socket, context, secure.alpn) : wrapSocket(socket, options.path);
     const pending: net.Socket[] = [];
     let waiter: ((conn: RawConn | null) => void) | null = null;
     let closed = false;
@@ -203,12 +258,12 @@ export const nodeTransport: Transport = {
       if (waiter) {
         const w = waiter;
         waiter = null;
-        w(wrapSocket(socket, options.path));
+        w(wrap(socket));
       } else pending.push(socket);
     });
     if (options.path !== undefined && options.replaceStale) rmSync(options.path, { force: true });
     return new Promise((resolve, reject) => {
-      server.once("error", (error) => reject(toTcpError(error, `listen on ${where(options)}`)));
+      server.once("error", (error) => reject(toTcpError(error, `listen on ${describe(options)}`)));
       const ready = () => {
         const address = server.address();
         const listener: RawListener = {
@@ -217,7 +272,7 @@ export const nodeTransport: Transport = {
             : netAddr(address.address, address.port),
           accept() {
             const socket = pending.shift();
-            if (socket) return Promise.resolve(wrapSocket(socket, options.path));
+            if (socket) return Promise.resolve(wrap(socket));
             if (closed) return Promise.resolve(null);
             return new Promise((resolve) => (waiter = resolve));
           },
