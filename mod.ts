@@ -25,7 +25,7 @@ export { connect, nativeTransport, serve } from "./src/adapters/native.ts";
 export type { BoundApi } from "./src/bind.ts";
 export { bindTransport } from "./src/bind.ts";
 export type { ConnectOptions } from "./src/connect.ts";
-export { Conn, type ConnOptions, type WriteData } from "./src/conn.ts";
+export { Conn, type ConnOptions, type StartTlsOptions, type WriteData } from "./src/conn.ts";
 export * from "./src/errors.ts";
 export * from "./src/codec/mod.ts";
 export * from "./src/proxy/mod.ts";

@@ -18,13 +18,20 @@ import {
   TcpError,
   TimeoutError,
   type TimeoutKind,
+  TlsError,
   TruncatedFrameError,
+  UnsupportedError,
 } from "./errors.ts";
 import { decodeProxyHeader, type DecodeProxyHeaderOptions } from "./proxy/decode.ts";
 import type { ProxyHeader } from "./proxy/header.ts";
-import type { Addr, RawConn } from "./transport.ts";
+import type { Addr, RawConn, TlsClientOptions, TlsServerOptions } from "./transport.ts";
 
 const encoder = new TextEncoder();
+
+/** Options of {@linkcode Conn.startTls}: the client's checks, or the server's certificate. */
+export type StartTlsOptions =
+  | (TlsClientOptions & { isServer?: false })
+  | (TlsServerOptions & { isServer: true });
 
 /** Bytes, or text that is sent as UTF-8. */
 export type WriteData = Uint8Array | string;
@@ -157,6 +164,48 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
       this.abort(failure);
       throw failure;
     }
+  }
+
+  /**
+   * Upgrades this plaintext connection to TLS in place (STARTTLS): as the
+   * client by default, or as the server with `isServer: true`, `cert` and
+   * `key`. Refused with `TlsError` while plaintext that arrived before the
+   * upgrade is unread: it would otherwise be taken as sent over TLS (STARTTLS
+   * command injection). Pending writes go out first, in plaintext.
+   *
+   * @param options The client's checks (`caCerts`, `serverName`, `alpn`), or
+   *   the server's certificate and key.
+   * @throws {TlsError} When plaintext is buffered or the handshake fails.
+   * @throws {UnsupportedError} When the transport cannot (`caps.startTlsServer`).
+   */
+  async startTls(options: StartTlsOptions = {}): Promise<void> {
+    if (this.#buffer.length > 0) {
+      throw new TlsError(
+        `Cannot start TLS with ${this.#peer}: ${this.#buffer.length} bytes of plaintext arrived before the ` +
+          `upgrade and are unread (refused: they would be taken as sent over TLS)`,
+      );
+    }
+    if (this.#reading) {
+      throw new TypeError(`Cannot start TLS with ${this.#peer}: a read is pending`);
+    }
+    await this.#pumping;
+    const raw = this.#raw;
+    const upgrade = options.isServer
+      ? raw.startTlsServer?.bind(raw, options)
+      : raw.startTls?.bind(raw, {
+        ...options,
+        hostname: options.serverName ?? this.#tlsHostname(),
+      });
+    if (!upgrade) {
+      throw new UnsupportedError(
+        `Cannot start TLS as the ${options.isServer ? "server" : "client"} with ${this.#peer}: ` +
+          `this runtime's transport cannot (see caps.startTls${
+            options.isServer ? "Server" : "Client"
+          })`,
+      );
+    }
+    this.#raw = await upgrade();
+    await this.handshake();
   }
 
   /** The peer's address: the real client's when a PROXY header named it. */
@@ -491,6 +540,10 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
   /** Closes the connection (`await using conn = await connect(...)`). */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+
+  #tlsHostname(): string {
+    return this.#remoteAddr.transport === "tcp" ? this.#remoteAddr.hostname : "localhost";
   }
 
   get #peer(): string {

@@ -24,6 +24,10 @@ export interface TransportCaps {
   readonly reusePort: Support;
   /** Unix domain sockets (`path` instead of `hostname` and `port`). */
   readonly unix: Support;
+  /** Upgrading a plaintext connection to TLS as the client (`conn.startTls()`). */
+  readonly startTlsClient: Support;
+  /** Upgrading a plaintext connection to TLS as the server (`conn.startTls({ isServer: true })`). */
+  readonly startTlsServer: Support;
 }
 
 /** A TCP endpoint. */
@@ -128,6 +132,16 @@ export interface RawConn {
    * one `connect` completed; resolves with the ALPN protocol agreed on.
    */
   handshake?(): Promise<{ alpnProtocol: string | null }>;
+  /**
+   * Upgrades to TLS as the client; resolves once the handshake is done, with
+   * the connection to use from then on. Refused while unread plaintext is buffered.
+   */
+  startTls?(options: TlsClientOptions & { readonly hostname: string }): Promise<RawConn>;
+  /**
+   * Upgrades to TLS as the server; the handshake completes in the returned
+   * connection's `handshake()`. Refused while unread plaintext is buffered.
+   */
+  startTlsServer?(options: TlsServerOptions): Promise<RawConn>;
 }
 
 /** A listening socket whose connections are taken one at a time. */

@@ -11,12 +11,19 @@
  *
  * @module
  */
-import { ConnectionClosedError, toTcpError, toTlsError, UnsupportedError } from "../errors.ts";
+import {
+  ConnectionClosedError,
+  TlsError,
+  toTcpError,
+  toTlsError,
+  UnsupportedError,
+} from "../errors.ts";
 import { rmSync } from "node:fs";
 import type {
   Addr,
   RawConn,
   RawListener,
+  TlsClientOptions,
   Transport,
   TransportConnectOptions,
   TransportListenOptions,
@@ -24,6 +31,10 @@ import type {
 import { bindTransport, type BoundApi } from "../bind.ts";
 
 interface BunSocket {
+  upgradeTLS(options: {
+    tls: { serverName?: string; ca?: string[]; ALPNProtocols?: string };
+    socket: BunHandlers;
+  }): [BunSocket, BunSocket];
   data: SocketState;
   readonly localAddress: string;
   readonly localPort: number;
@@ -134,6 +145,7 @@ class SocketState implements RawConn {
   }
 
   onData(chunk: Uint8Array): void {
+    if (this.#upgraded) return; // the TLS socket has taken over
     const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     if (this.#reader && this.#queue.length === 0) return this.#settle(bytes);
     this.#queue.push(bytes);
@@ -149,6 +161,7 @@ class SocketState implements RawConn {
   }
 
   onDrain(): void {
+    if (this.#upgraded) return; // the TLS socket has taken over
     const writer = this.#writer;
     if (!writer) return;
     const n = this.#socket.write(writer.bytes);
@@ -163,11 +176,13 @@ class SocketState implements RawConn {
   }
 
   onEnd(): void {
+    if (this.#upgraded) return; // the TLS socket has taken over
     this.#ended = true;
     if (this.#reader && this.#queue.length === 0) this.#settle(null);
   }
 
   onClose(error?: unknown): void {
+    if (this.#upgraded) return; // the TLS socket has taken over
     this.#closed = true;
     this.#handshakeDone?.(false, (error as Error) ?? null);
     if (error !== undefined && this.#failure === undefined) this.#failure = error;
@@ -265,6 +280,32 @@ class SocketState implements RawConn {
   unref(): void {
     this.#socket.unref();
   }
+
+  #upgraded = false;
+
+  async startTls(options: TlsClientOptions & { hostname: string }): Promise<RawConn> {
+    if (this.#queued > 0) {
+      throw new TlsError(
+        `Cannot start TLS with ${this.#peer}: ${this.#queued} bytes of plaintext arrived before the upgrade and ` +
+          `are unread (refused: they would be taken as sent over TLS)`,
+      );
+    }
+    this.#upgraded = true;
+    if (this.#paused) this.#socket.resume();
+    const context = `start TLS with ${this.#peer}`;
+    let state: SocketState | undefined;
+    this.#socket.upgradeTLS({
+      tls: {
+        serverName: options.serverName ?? options.hostname,
+        ca: options.caCerts ? [...options.caCerts] : undefined,
+        ALPNProtocols: alpnWire(options.alpn),
+      },
+      socket: handlers((s) => (state = s), undefined, context),
+    });
+    if (!state) throw new TlsError(`Cannot ${context}: Bun did not open the TLS socket`);
+    await state.handshake!();
+    return state;
+  }
 }
 
 function handlers(
@@ -305,6 +346,9 @@ export const bunTransport: Transport = {
     peerReset: "native",
     reusePort: "native",
     unix: "native",
+    startTlsClient: "native",
+    // Bun's upgradeTLS is client-only; the node transport (tcpkit/node) can do it on Bun.
+    startTlsServer: "unsupported",
   },
   async connect(options) {
     const { signal } = options;

@@ -173,6 +173,17 @@ function wrapConn(conn: DenoConn, tlsContext?: string): RawConn {
     setKeepAlive: (on) => conn.setKeepAlive?.(on),
     ref: () => conn.ref(),
     unref: () => conn.unref(),
+    // Deno reads only when asked, so no plaintext waits here: the core checks its own buffer.
+    async startTls(options) {
+      const secure = await deno().startTls(conn, {
+        hostname: options.serverName ?? options.hostname,
+        caCerts: options.caCerts ? [...options.caCerts] : undefined,
+        alpnProtocols: options.alpn ? [...options.alpn] : undefined,
+      });
+      const raw = wrapConn(secure, `start TLS with ${peer}`);
+      const { alpnProtocol } = await raw.handshake!();
+      return { ...raw, handshake: () => Promise.resolve({ alpnProtocol }) };
+    },
     handshake: tlsContext === undefined ? undefined : async () => {
       try {
         return await conn.handshake!();
@@ -194,6 +205,9 @@ export const denoTransport: Transport = {
       return reusePortSupport();
     },
     unix: "native",
+    startTlsClient: "native",
+    // Deno.startTls is client-only; the node transport (tcpkit/node) can do it on Deno.
+    startTlsServer: "unsupported",
   },
   async connect(options) {
     const { signal } = options;

@@ -13,7 +13,7 @@
  */
 import * as net from "node:net";
 import * as tls from "node:tls";
-import { ConnectionClosedError, toTcpError, toTlsError } from "../errors.ts";
+import { ConnectionClosedError, TlsError, toTcpError, toTlsError } from "../errors.ts";
 import { rmSync } from "node:fs";
 import type {
   Addr,
@@ -82,32 +82,47 @@ function wrapSocket(socket: net.Socket, path?: string, handshake?: Handshake): R
       w.resolve(null);
     }
   };
-  socket.on("data", (chunk: Uint8Array) => {
-    queue.push(toBytes(chunk));
-    queued += chunk.length;
-    if (queued >= READ_AHEAD) socket.pause();
-    settle();
-  });
-  socket.on("end", () => {
-    ended = true;
-    settle();
-  });
-  socket.on("error", (error) => {
-    failure = error;
-    settle();
-  });
-  socket.on("drain", () => {
-    drainWaiter?.resolve();
-    drainWaiter = null;
-  });
-  socket.on("close", () => {
-    ended = true;
-    settle();
-    drainWaiter?.reject(
-      failure ?? new ConnectionClosedError(`Cannot write to ${peer}: the connection is closed`),
-    );
-    drainWaiter = null;
-  });
+  const listeners = {
+    data: (chunk: Uint8Array) => {
+      queue.push(toBytes(chunk));
+      queued += chunk.length;
+      if (queued >= READ_AHEAD) socket.pause();
+      settle();
+    },
+    end: () => {
+      ended = true;
+      settle();
+    },
+    error: (error: Error) => {
+      failure = error;
+      settle();
+    },
+    drain: () => {
+      drainWaiter?.resolve();
+      drainWaiter = null;
+    },
+    close: () => {
+      ended = true;
+      settle();
+      drainWaiter?.reject(
+        failure ?? new ConnectionClosedError(`Cannot write to ${peer}: the connection is closed`),
+      );
+      drainWaiter = null;
+    },
+  };
+  for (const [event, listener] of Object.entries(listeners)) socket.on(event, listener);
+
+  /** Hands the socket over to TLS: refused while plaintext that arrived first is unread. */
+  const handOver = (): void => {
+    const unread = queued + socket.readableLength;
+    if (unread > 0) {
+      throw new TlsError(
+        `Cannot start TLS with ${peer}: ${unread} bytes of plaintext arrived before the upgrade and are unread ` +
+          `(refused: they would be taken as sent over TLS)`,
+      );
+    }
+    for (const [event, listener] of Object.entries(listeners)) socket.off(event, listener);
+  };
 
   const writeError = (what: string) =>
     failure !== undefined
@@ -162,6 +177,26 @@ function wrapSocket(socket: net.Socket, path?: string, handshake?: Handshake): R
     ref: () => void socket.ref(),
     unref: () => void socket.unref(),
     handshake,
+    async startTls(options) {
+      handOver();
+      const secure = tls.connect({
+        socket,
+        servername: options.serverName ?? options.hostname,
+        ca: options.caCerts ? [...options.caCerts] : undefined,
+        ALPNProtocols: options.alpn ? [...options.alpn] : undefined,
+      });
+      await new Promise<void>((resolve, reject) => {
+        secure.once("secureConnect", resolve);
+        secure.once("error", (error) => reject(toTlsError(error, `start TLS with ${peer}`)));
+      });
+      const alpnProtocol = secure.alpnProtocol || null;
+      return wrapSocket(secure, undefined, () => Promise.resolve({ alpnProtocol }));
+    },
+    startTlsServer(options) {
+      handOver();
+      const context = tls.createSecureContext({ cert: options.cert, key: options.key });
+      return Promise.resolve(acceptTls(socket, context, options.alpn));
+    },
   };
 }
 
@@ -202,6 +237,8 @@ export const nodeTransport: Transport = {
       ? "native"
       : "unsupported",
     unix: "native",
+    startTlsClient: "native",
+    startTlsServer: "native",
   },
   connect(options) {
     const { signal } = options;
