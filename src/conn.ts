@@ -6,6 +6,7 @@
  */
 import { formatAddr } from "./_address.ts";
 import { Watchdog } from "./_watchdog.ts";
+import { WriteQueue } from "./_write_queue.ts";
 import { ByteBuffer } from "./codec/byte_buffer.ts";
 import type { Codec, Decoder } from "./codec/codec.ts";
 import { DelimiterCodec } from "./codec/delimiter_codec.ts";
@@ -62,12 +63,6 @@ export interface ConnOptions {
   maxReadBuffer?: number;
 }
 
-interface PendingWrite {
-  bytes: Uint8Array;
-  resolve?: () => void;
-  reject?: (error: unknown) => void;
-}
-
 /**
  * One TCP connection. Reads are buffered (bytes read past a frame stay for
  * the next call), writes go out in the order they are made with bounded
@@ -92,9 +87,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
   #eof = false;
   #reading = false;
   #inFrame = false;
-  #queue: PendingWrite[] = [];
-  #queued = 0;
-  #pumping: Promise<void> | undefined;
+  #writes: WriteQueue;
   #writeClosed = false;
   #done = false;
   #failure: TcpError | undefined;
@@ -104,10 +97,8 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
   #controller = new AbortController();
   #bytesRead = 0;
   #bytesWritten = 0;
-  #highWaterMark: number;
   #maxWriteBuffer: number;
   #maxReadBuffer: number;
-  #writeSlice: number;
   #idle: Watchdog | undefined;
   #readDog: Watchdog | undefined;
   #writeDog: Watchdog | undefined;
@@ -127,14 +118,23 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
     });
     this.closed.catch(() => {});
     checkConnOptions(options);
-    this.#highWaterMark = options.writeHighWaterMark ?? 64 * 1024;
     this.#maxWriteBuffer = options.maxWriteBuffer ?? 16 * 1024 * 1024;
     this.#maxReadBuffer = options.maxReadBuffer ?? 16 * 1024 * 1024;
-    // With a write timeout, large writes go out in slices so that progress is seen.
-    this.#writeSlice = options.writeTimeout ? 256 * 1024 : Infinity;
     this.#idle = this.#watchdog("idle", options.idleTimeout, "no bytes moved either way");
     this.#readDog = this.#watchdog("read", options.readTimeout, "a read waited");
     this.#writeDog = this.#watchdog("write", options.writeTimeout, "the peer took no bytes");
+    this.#writes = new WriteQueue({
+      send: (bytes) => this.#raw.write(bytes),
+      onSent: (length) => {
+        this.#bytesWritten += length;
+        this.#idle?.arm();
+      },
+      onError: (error) => this.#fail(error),
+      highWaterMark: options.writeHighWaterMark ?? 64 * 1024,
+      // With a write timeout, large writes go out in slices so that progress is seen.
+      sliceSize: options.writeTimeout ? 256 * 1024 : Infinity,
+      watchdog: this.#writeDog,
+    });
     this.#idle?.arm();
   }
 
@@ -188,7 +188,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
     if (this.#reading) {
       throw new TypeError(`Cannot start TLS with ${this.#peer}: a read is pending`);
     }
-    await this.#pumping;
+    await this.#writes.idle;
     const raw = this.#raw;
     const upgrade = options.isServer
       ? raw.startTlsServer?.bind(raw, options)
@@ -261,7 +261,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
 
   /** Bytes written but not yet taken by the runtime. */
   get pendingWrite(): number {
-    return this.#queued;
+    return this.#writes.pending;
   }
 
   /** Bytes received so far. */
@@ -412,24 +412,16 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
         new ConnectionClosedError(`Cannot write to ${this.#peer}: writing is closed`),
       );
     }
-    if (this.#queued + bytes.length > this.#maxWriteBuffer) {
+    const waiting = this.#writes.pending;
+    if (waiting + bytes.length > this.#maxWriteBuffer) {
       return Promise.reject(
         new BufferFullError(
-          `Cannot write ${bytes.length} bytes to ${this.#peer}: ${this.#queued} bytes already wait, maxWriteBuffer is ${this.#maxWriteBuffer}`,
+          `Cannot write ${bytes.length} bytes to ${this.#peer}: ${waiting} bytes already wait, ` +
+            `maxWriteBuffer is ${this.#maxWriteBuffer}`,
         ),
       );
     }
-    if (bytes.length === 0) return Promise.resolve();
-    this.#queued += bytes.length;
-    let done: Promise<void>;
-    if (this.#queued <= this.#highWaterMark) {
-      this.#queue.push({ bytes });
-      done = Promise.resolve();
-    } else {
-      done = new Promise((resolve, reject) => this.#queue.push({ bytes, resolve, reject }));
-    }
-    this.#pumping ??= this.#pump();
-    return done;
+    return bytes.length === 0 ? Promise.resolve() : this.#writes.push(bytes);
   }
 
   /**
@@ -446,7 +438,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
   async closeWrite(): Promise<void> {
     if (this.#writeClosed || this.#done) return;
     this.#writeClosed = true;
-    await this.#pumping;
+    await this.#writes.idle;
     if (this.#failure) throw this.#failure;
     try {
       await this.#raw.closeWrite();
@@ -459,7 +451,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
   async close(): Promise<void> {
     if (this.#done) return;
     this.#done = true;
-    await this.#pumping;
+    await this.#writes.idle;
     await this.#raw.close();
     this.#finish();
   }
@@ -592,32 +584,6 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
     return chunk;
   }
 
-  async #pump(): Promise<void> {
-    while (this.#queue.length > 0) {
-      const item = this.#queue[0];
-      try {
-        for (let offset = 0; offset < item.bytes.length; offset += this.#writeSlice) {
-          const slice = item.bytes.subarray(offset, offset + this.#writeSlice);
-          this.#writeDog?.arm();
-          await this.#raw.write(slice);
-          this.#writeDog?.disarm();
-          this.#bytesWritten += slice.length;
-          this.#idle?.arm();
-        }
-      } catch (error) {
-        this.#writeDog?.disarm();
-        const failure = this.#fail(error);
-        for (const pending of this.#queue.splice(0)) pending.reject?.(failure);
-        this.#queued = 0;
-        break;
-      }
-      this.#queue.shift();
-      this.#queued -= item.bytes.length;
-      item.resolve?.();
-    }
-    this.#pumping = undefined;
-  }
-
   #watchdog(kind: TimeoutKind, ms: number | undefined, what: string): Watchdog | undefined {
     if (!ms) return undefined;
     return new Watchdog(ms, () => {
@@ -645,13 +611,10 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
     this.#idle?.stop();
     this.#readDog?.stop();
     this.#writeDog?.stop();
-    for (const pending of this.#queue.splice(0)) {
-      pending.reject?.(
-        this.#failure ??
-          new ConnectionClosedError(`Cannot write to ${this.#peer}: the connection is closed`),
-      );
-    }
-    this.#queued = 0;
+    this.#writes.clear(
+      this.#failure ??
+        new ConnectionClosedError(`Cannot write to ${this.#peer}: the connection is closed`),
+    );
     this.#settle();
   }
 }
