@@ -36,10 +36,10 @@ interface BunSocket {
     socket: BunHandlers;
   }): [BunSocket, BunSocket];
   data: SocketState;
-  readonly localAddress: string;
-  readonly localPort: number;
-  readonly remoteAddress: string;
-  readonly remotePort: number;
+  readonly localAddress: string | undefined;
+  readonly localPort: number | undefined;
+  readonly remoteAddress: string | undefined;
+  readonly remotePort: number | undefined;
   readonly alpnProtocol: string | false | null;
   write(bytes: Uint8Array): number;
   shutdown(): void;
@@ -117,7 +117,12 @@ class SocketState implements RawConn {
   handshake?: () => Promise<{ alpnProtocol: string | null }>;
   #handshakeDone?: (success: boolean, error: Error | null) => void;
 
-  constructor(socket: BunSocket, path?: string, tlsContext?: string) {
+  constructor(
+    socket: BunSocket,
+    path?: string,
+    tlsContext?: string,
+    dialled?: { hostname: string; port: number },
+  ) {
     this.#socket = socket;
     if (tlsContext !== undefined) {
       const done = new Promise<{ alpnProtocol: string | null }>((resolve, reject) => {
@@ -134,13 +139,18 @@ class SocketState implements RawConn {
       this.remoteAddr = { transport: "unix", path: "" };
       this.#peer = `unix socket ${path}`;
     } else {
-      this.localAddr = { transport: "tcp", hostname: socket.localAddress, port: socket.localPort };
-      this.remoteAddr = {
-        transport: "tcp",
-        hostname: socket.remoteAddress,
-        port: socket.remotePort,
+      // A socket reset before it opened has no addresses any more: fall back to the one dialled.
+      const remote = {
+        hostname: socket.remoteAddress ?? dialled?.hostname ?? "",
+        port: socket.remotePort ?? dialled?.port ?? 0,
       };
-      this.#peer = `${socket.remoteAddress}:${socket.remotePort}`;
+      this.localAddr = {
+        transport: "tcp",
+        hostname: socket.localAddress ?? "",
+        port: socket.localPort ?? 0,
+      };
+      this.remoteAddr = { transport: "tcp", ...remote };
+      this.#peer = `${remote.hostname}:${remote.port}`;
     }
   }
 
@@ -312,10 +322,11 @@ function handlers(
   onOpen: (state: SocketState) => void,
   path?: string,
   tlsContext?: string,
+  dialled?: { hostname: string; port: number },
 ): BunHandlers {
   return {
     open(socket) {
-      socket.data = new SocketState(socket, path, tlsContext);
+      socket.data = new SocketState(socket, path, tlsContext, dialled);
       onOpen(socket.data);
     },
     data: (socket, chunk) => socket.data.onData(chunk),
@@ -358,7 +369,15 @@ export const bunTransport: Transport = {
     signal?.addEventListener("abort", abort, { once: true });
     const secure = options.tls;
     const context = `connect to ${where(options)}`;
-    const socket = handlers((s) => (state = s), options.path, secure ? context : undefined);
+    const dialled = options.path === undefined
+      ? { hostname: options.hostname, port: options.port }
+      : undefined;
+    const socket = handlers(
+      (s) => (state = s),
+      options.path,
+      secure ? context : undefined,
+      dialled,
+    );
     try {
       await bun().connect(
         options.path !== undefined ? { unix: options.path, allowHalfOpen: true, socket } : {
