@@ -5,6 +5,7 @@
  */
 import process from "node:process";
 import { Logger, UsageError } from "./_output.ts";
+import { runBench } from "./bench.ts";
 import { runConnect } from "./connect.ts";
 import { runServe } from "./serve.ts";
 
@@ -15,6 +16,7 @@ const HELP = `tcpkit ${VERSION}: a TCP toolkit for Deno, Bun and Node
 Usage:
   tcpkit serve [options]          run a server: echo, discard, reply, chat or stdio
   tcpkit connect [HOST PORT]      connect to a server: like netcat, or interactive
+  tcpkit bench HOST PORT          load a server: bulk, ping-pong or connection rate
 
 Examples:
   tcpkit serve                                       # echo server on 127.0.0.1:7788
@@ -44,6 +46,9 @@ export async function main(args: string[] = process.argv.slice(2)): Promise<void
       case "connect":
         await runConnect(rest);
         break;
+      case "bench":
+        await runBench(rest);
+        break;
       case "-V":
       case "--version":
         console.log(VERSION);
@@ -55,7 +60,7 @@ export async function main(args: string[] = process.argv.slice(2)): Promise<void
         console.log(HELP);
         break;
       default:
-        throw new UsageError(`unknown command "${command}" (choose serve or connect)`);
+        throw new UsageError(`unknown command "${command}" (choose serve, connect or bench)`);
     }
   } catch (error) {
     const log = new Logger();
