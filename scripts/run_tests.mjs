@@ -7,7 +7,7 @@
  *   3. prints the counts per target and `N passed, N failed, N skipped`.
  *
  * Plain JavaScript so that the machine's own Node runs it with no build step.
- * Usage: node scripts/run_tests.mjs [--only deno,bun,node20,node22,node24] [-- test files]
+ * Usage: node scripts/run_tests.mjs [--only checks,deno,bun,node20,node22,node24] [-- test files]
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -109,7 +109,28 @@ else {
   run("pack", "npm", ["pack", "./npm", "--pack-destination", ".build", "--silent"]);
 }
 
-// 2. Deno and Bun run the TypeScript sources.
+// 2. Static checks, each counted as one test: format, lint, the JSR package, the doc examples.
+if (want("checks")) {
+  const docs = [
+    "mod.ts",
+    ...testFiles(root, ".ts").filter((f) => f.includes("/src/") && !f.endsWith("_test.ts")),
+  ];
+  const checks = [
+    ["deno fmt --check", ["fmt", "--check"]],
+    ["deno lint", ["lint"]],
+    ["deno publish --dry-run", ["publish", "--dry-run", "--allow-dirty"]],
+    ["doc examples", ["test", "--doc", "-A", "--unstable-net", ...docs]],
+  ];
+  let passed = 0;
+  for (const [name, checkArgs] of checks) {
+    const result = run(`check: ${name}`, bin("deno"), checkArgs);
+    if (result.status === 0) passed++;
+    else console.log(`check failed: ${name}`);
+  }
+  results.push({ label: "checks", passed, failed: checks.length - passed, skipped: 0 });
+}
+
+// 3. Deno and Bun run the TypeScript sources.
 if (want("deno")) {
   const junit = join(root, ".build/deno-junit.xml");
   rmSync(junit, { force: true });
@@ -132,7 +153,7 @@ if (want("bun")) {
   record("bun", countBun(`${result.stdout}\n${result.stderr}`), result);
 }
 
-// 3. Node runs the built JavaScript in npm/esm.
+// 4. Node runs the built JavaScript in npm/esm.
 const nodes = [
   ["node20", systemNode],
   ["node22", join(root, "node_modules/node22/bin/node")],

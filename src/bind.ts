@@ -16,7 +16,7 @@ export interface BoundApi {
    *
    * @example Echo server
    * ```ts
-   * import { serve } from "./mod.ts";
+   * import { serve } from "../mod.ts";
    * await using server = await serve({ port: 0, handler: (conn) => conn.readable.pipeTo(conn.writable) });
    * console.log(`listening on ${server.addr.hostname}:${server.addr.port}`);
    * ```
@@ -27,7 +27,7 @@ export interface BoundApi {
    *
    * @example Echo over a Unix socket
    * ```ts ignore
-   * import { serve } from "./mod.ts";
+   * import { serve } from "../mod.ts";
    * await using server = await serve({ path: "/tmp/echo.sock", handler: (c) => c.readable.pipeTo(c.writable) });
    * ```
    */
@@ -39,7 +39,7 @@ export interface BoundApi {
    *
    * @example Send a line and read the reply
    * ```ts ignore
-   * import { connect } from "./mod.ts";
+   * import { connect } from "../mod.ts";
    * await using conn = await connect({ hostname: "127.0.0.1", port: 7788 });
    * await conn.write("hello\n");
    * console.log(new TextDecoder().decode(await conn.read() ?? new Uint8Array()));
