@@ -5,10 +5,6 @@
  * Node only; on Deno and Bun the node transport (`tcpkit/node`) is the fallback.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import {
   type Conn,
@@ -20,67 +16,13 @@ import {
   UnsupportedError,
 } from "../mod.ts";
 import { nodeTransport } from "../src/adapters/node.ts";
+import { HAS_OPENSSL, makeCertificates } from "./_certs.ts";
 import { RUNTIME, sleep } from "./_helpers.ts";
 
-const hasOpenssl = spawnSync("sh", ["-c", "command -v openssl"]).status === 0;
-const dir = mkdtempSync(join(tmpdir(), "tcpkit-starttls-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
-
-function makeCertificates() {
-  const openssl = (...args: string[]) => {
-    const result = spawnSync("openssl", args, { cwd: dir });
-    if (result.status !== 0) throw new Error(`openssl ${args.join(" ")}: ${result.stderr}`);
-  };
-  openssl(
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-keyout",
-    "ca.key",
-    "-out",
-    "ca.pem",
-    "-days",
-    "2",
-    "-subj",
-    "/CN=tcpkit test CA",
-  );
-  openssl(
-    "req",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-keyout",
-    "server.key",
-    "-out",
-    "server.csr",
-    "-subj",
-    "/CN=localhost",
-  );
-  writeFileSync(join(dir, "ext.cnf"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
-  openssl(
-    "x509",
-    "-req",
-    "-in",
-    "server.csr",
-    "-CA",
-    "ca.pem",
-    "-CAkey",
-    "ca.key",
-    "-CAcreateserial",
-    "-out",
-    "server.pem",
-    "-days",
-    "2",
-    "-extfile",
-    "ext.cnf",
-  );
-  const read = (name: string) => readFileSync(join(dir, name), "utf8");
-  return { ca: read("ca.pem"), cert: read("server.pem"), key: read("server.key") };
-}
-
-const certs = hasOpenssl ? makeCertificates() : { ca: "", cert: "", key: "" };
+const certs = HAS_OPENSSL
+  ? makeCertificates()
+  : { dir: "", ca: "", cert: "", key: "", remove() {} };
+after(() => certs.remove());
 const serverSide = nativeTransport().caps.startTlsServer === "native"
   ? nativeTransport()
   : nodeTransport;
@@ -110,7 +52,7 @@ async function startTlsServer(seen: { error?: unknown; lines: string[] }) {
 
 describe(
   `STARTTLS on ${RUNTIME}`,
-  { skip: hasOpenssl ? false : "openssl is not installed" },
+  { skip: HAS_OPENSSL ? false : "openssl is not installed" },
   () => {
     test(`client on ${RUNTIME}'s transport, server on the ${serverSide.name} transport: upgrade in place`, async () => {
       const seen: { error?: unknown; lines: string[] } = { lines: [] };

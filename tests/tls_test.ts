@@ -4,79 +4,22 @@
  * peers that do not speak TLS, and interop with `openssl s_client`/`s_server`.
  */
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { type Conn, connect, serve, TlsError } from "../mod.ts";
+import { HAS_OPENSSL, makeCertificates } from "./_certs.ts";
 import { run, RUNTIME, sleep } from "./_helpers.ts";
 
-const hasOpenssl = spawnSync("sh", ["-c", "command -v openssl"]).status === 0;
-const dir = mkdtempSync(join(tmpdir(), "tcpkit-tls-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
-
-/** A CA, and a server certificate it signed for localhost and 127.0.0.1. */
-function makeCertificates() {
-  const openssl = (...args: string[]) => {
-    const result = spawnSync("openssl", args, { cwd: dir });
-    if (result.status !== 0) throw new Error(`openssl ${args.join(" ")}: ${result.stderr}`);
-  };
-  openssl(
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-keyout",
-    "ca.key",
-    "-out",
-    "ca.pem",
-    "-days",
-    "2",
-    "-subj",
-    "/CN=tcpkit test CA",
-  );
-  openssl(
-    "req",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-keyout",
-    "server.key",
-    "-out",
-    "server.csr",
-    "-subj",
-    "/CN=localhost",
-  );
-  writeFileSync(join(dir, "ext.cnf"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
-  openssl(
-    "x509",
-    "-req",
-    "-in",
-    "server.csr",
-    "-CA",
-    "ca.pem",
-    "-CAkey",
-    "ca.key",
-    "-CAcreateserial",
-    "-out",
-    "server.pem",
-    "-days",
-    "2",
-    "-extfile",
-    "ext.cnf",
-  );
-  const read = (name: string) => readFileSync(join(dir, name), "utf8");
-  return { ca: read("ca.pem"), cert: read("server.pem"), key: read("server.key") };
-}
-
-const certs = hasOpenssl ? makeCertificates() : { ca: "", cert: "", key: "" };
+const certs = HAS_OPENSSL
+  ? makeCertificates()
+  : { dir: "", ca: "", cert: "", key: "", remove() {} };
+after(() => certs.remove());
 const echo = (conn: Conn) => conn.readable.pipeTo(conn.writable);
 const text = (bytes: Uint8Array | null) => bytes && new TextDecoder().decode(bytes);
 
 describe(`TLS on ${RUNTIME}`, {
-  skip: hasOpenssl ? false : "openssl is not installed (.ci/run installs it)",
+  skip: HAS_OPENSSL ? false : "openssl is not installed (.ci/run installs it)",
 }, () => {
   for (const hostname of ["127.0.0.1", "localhost"]) {
     test(`serve({ tls }) and connect({ tls }) echo through ${hostname}, with ALPN`, async () => {
@@ -102,14 +45,22 @@ describe(`TLS on ${RUNTIME}`, {
   }
 
   test("an untrusted certificate is TlsError saying so", async () => {
-    await using server = await serve({ port: 0, tls: certs, handler: echo });
+    await using server = await serve({
+      port: 0,
+      tls: { cert: certs.cert, key: certs.key },
+      handler: echo,
+    });
     const error = await connect({ port: server.addr.port, tls: true }).then(() => null, (e) => e);
     assert.ok(error instanceof TlsError, String(error));
     assert.match(error.message, /TLS handshake failed: the certificate is not trusted/);
   });
 
   test("a host name the certificate does not cover is TlsError saying so", async () => {
-    await using server = await serve({ port: 0, tls: certs, handler: echo });
+    await using server = await serve({
+      port: 0,
+      tls: { cert: certs.cert, key: certs.key },
+      handler: echo,
+    });
     const error = await connect({
       port: server.addr.port,
       tls: { caCerts: [certs.ca], serverName: "example.com" },
@@ -133,7 +84,7 @@ describe(`TLS on ${RUNTIME}`, {
     const errors: unknown[] = [];
     await using server = await serve({
       port: 0,
-      tls: certs,
+      tls: { cert: certs.cert, key: certs.key },
       handshakeTimeout: 2000,
       handler: echo,
       onError: (error) => errors.push(error),
@@ -149,7 +100,7 @@ describe(`TLS on ${RUNTIME}`, {
   test("openssl s_client talks to a tcpkit TLS server", async () => {
     await using server = await serve({
       port: 0,
-      tls: certs,
+      tls: { cert: certs.cert, key: certs.key },
       handler: async (conn) => {
         await conn.write(`hello, ${await conn.readLine()}\n`);
       },
@@ -160,7 +111,7 @@ describe(`TLS on ${RUNTIME}`, {
       "-connect",
       `127.0.0.1:${server.addr.port}`,
       "-CAfile",
-      join(dir, "ca.pem"),
+      join(certs.dir, "ca.pem"),
       "-servername",
       "localhost",
       "-verify_return_error",
@@ -178,9 +129,9 @@ describe(`TLS on ${RUNTIME}`, {
       "-accept",
       `127.0.0.1:${port}`,
       "-cert",
-      join(dir, "server.pem"),
+      join(certs.dir, "server.pem"),
       "-key",
-      join(dir, "server.key"),
+      join(certs.dir, "server.key"),
       "-rev",
       "-naccept",
       "1",
