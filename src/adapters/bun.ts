@@ -293,6 +293,16 @@ class SocketState implements RawConn {
 
   #upgraded = false;
 
+  startTlsServer(): Promise<RawConn> {
+    const version = (globalThis as unknown as { Bun?: { version?: string } }).Bun?.version;
+    return Promise.reject(
+      new UnsupportedError(
+        `Cannot start TLS as the server on Bun ${version}: Bun's upgradeTLS is client-only; ` +
+          `serve with the node transport (tcpkit/node), which runs on Bun's node:tls`,
+      ),
+    );
+  }
+
   async startTls(options: TlsClientOptions & { hostname: string }): Promise<RawConn> {
     if (this.#queued > 0) {
       throw new TlsError(

@@ -173,6 +173,16 @@ function wrapConn(conn: DenoConn, tlsContext?: string): RawConn {
     setKeepAlive: (on) => conn.setKeepAlive?.(on),
     ref: () => conn.ref(),
     unref: () => conn.unref(),
+    startTlsServer() {
+      const version = (globalThis as unknown as { Deno?: { version?: { deno?: string } } }).Deno
+        ?.version?.deno;
+      return Promise.reject(
+        new UnsupportedError(
+          `Cannot start TLS as the server on Deno ${version}: Deno.startTls is client-only; ` +
+            `serve with the node transport (tcpkit/node), which runs on Deno's node:tls`,
+        ),
+      );
+    },
     // Deno reads only when asked, so no plaintext waits here: the core checks its own buffer.
     async startTls(options) {
       const secure = await deno().startTls(conn, {
