@@ -94,7 +94,8 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
   #settle!: (error?: TcpError) => void;
   #readable: ReadableStream<Uint8Array> | undefined;
   #writable: WritableStream<Uint8Array> | undefined;
-  #controller = new AbortController();
+  /** Made on first use: most connections never need one. */
+  #controller: AbortController | undefined;
   #bytesRead = 0;
   #bytesWritten = 0;
   #maxWriteBuffer: number;
@@ -251,7 +252,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
 
   /** Aborted when the connection must end (server shutdown, a timeout, `abort()`); its reason says why. */
   get signal(): AbortSignal {
-    return this.#controller.signal;
+    return (this.#controller ??= new AbortController()).signal;
   }
 
   /** Bytes received but not yet read. */
@@ -480,6 +481,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
    * @param reason Why.
    */
   requestEnd(reason: unknown): void {
+    this.#controller ??= new AbortController();
     if (!this.#controller.signal.aborted) this.#controller.abort(reason);
   }
 
