@@ -212,6 +212,29 @@ describe("server lifecycle", () => {
     assert.equal(await conn.read().catch(() => null), null);
   });
 
+  test("maxConnectionsPerAddress refuses one address's extra connections with the busy reply", async () => {
+    await using server = await serve({
+      port: 0,
+      handler: echo,
+      maxConnectionsPerAddress: 2,
+      busyReply: "busy\n",
+    });
+    await using a = await connect({ port: server.addr.port });
+    await using b = await connect({ port: server.addr.port });
+    for (const conn of [a, b]) {
+      await conn.write("x");
+      await conn.read();
+    }
+    await using c = await connect({ port: server.addr.port });
+    assert.equal(await c.readLine(), "busy");
+    assert.equal(server.stats.rejected, 1);
+    await a.close();
+    await sleep(50);
+    await using d = await connect({ port: server.addr.port });
+    await d.write("served again");
+    assert.equal(new TextDecoder().decode((await d.read())!), "served again");
+  });
+
   test("a handler that throws closes only its own connection", async () => {
     const errors: unknown[] = [];
     let n = 0;
