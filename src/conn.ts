@@ -282,15 +282,13 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
    * @throws {ConnectionResetError} When the peer reset the connection.
    * @throws {TimeoutError} When a timeout closed the connection.
    */
-  async read(): Promise<Uint8Array | null> {
+  read(): Promise<Uint8Array | null> {
     const chunk = this.#buffer.shift();
-    if (chunk) return chunk;
-    this.#readDog?.arm();
-    try {
-      return await this.#pull();
-    } finally {
-      this.#readDog?.disarm();
-    }
+    if (chunk) return Promise.resolve(chunk);
+    const dog = this.#readDog;
+    if (!dog) return this.#pull();
+    dog.arm();
+    return this.#pull().finally(() => dog.disarm());
   }
 
   /**
@@ -526,9 +524,18 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
     this.#raw.unref();
   }
 
-  /** Iterates over the chunks the peer sends until it finishes. */
-  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array, void, undefined> {
-    for (let chunk = await this.read(); chunk !== null; chunk = await this.read()) yield chunk;
+  /**
+   * Iterates over the chunks the peer sends until it finishes. A plain
+   * iterator, not an async generator: it is what an idle echo handler holds.
+   */
+  [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array> {
+    const step = (chunk: Uint8Array | null): IteratorResult<Uint8Array> =>
+      chunk === null ? { done: true, value: undefined } : { done: false, value: chunk };
+    const iterator: AsyncIterableIterator<Uint8Array> = {
+      next: () => this.read().then(step),
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
   }
 
   /** Closes the connection (`await using conn = await connect(...)`). */
@@ -557,21 +564,24 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
     }
   }
 
-  async #pull(): Promise<Uint8Array | null> {
-    if (this.#failure) throw this.#failure;
-    if (this.#eof) return null;
+  /**
+   * The next chunk from the transport. Plain promise chaining, not an async
+   * function: an idle connection holds this pending read, so it is kept small.
+   */
+  #pull(): Promise<Uint8Array | null> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    if (this.#eof) return Promise.resolve(null);
     if (this.#reading) {
-      throw new TypeError(`Cannot read from ${this.#peer}: another read is pending`);
+      return Promise.reject(
+        new TypeError(`Cannot read from ${this.#peer}: another read is pending`),
+      );
     }
     this.#reading = true;
-    let chunk: Uint8Array | null;
-    try {
-      chunk = await this.#raw.read();
-    } catch (error) {
-      throw this.#fail(error);
-    } finally {
-      this.#reading = false;
-    }
+    return this.#raw.read().then(this.#onChunk, this.#onReadError);
+  }
+
+  #onChunk = (chunk: Uint8Array | null): Uint8Array | null => {
+    this.#reading = false;
     // A timeout or abort while the read waited wins over what the runtime said.
     if (this.#failure) throw this.#failure;
     if (chunk === null) {
@@ -584,7 +594,12 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
       this.#idle?.arm();
     }
     return chunk;
-  }
+  };
+
+  #onReadError = (error: unknown): never => {
+    this.#reading = false;
+    throw this.#fail(error);
+  };
 
   #watchdog(kind: TimeoutKind, ms: number | undefined, what: string): Watchdog | undefined {
     if (!ms) return undefined;
