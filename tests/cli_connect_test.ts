@@ -19,6 +19,15 @@ async function startServe(...args: string[]) {
   return { ...server, port: Number(server.line.match(LISTENING)![1]) };
 }
 
+/** socat as an echo server: `cat` behind it answers until the client half-closes. */
+async function startSocatCat() {
+  const socat = await start(
+    ["socat", "-d", "-d", "TCP-LISTEN:0,bind=127.0.0.1", "EXEC:cat"],
+    /listening on .*:(\d+)/,
+  );
+  return { ...socat, port: Number(socat.line.match(/:(\d+)$/)![1]) };
+}
+
 /** Runs a command in a pseudo-terminal through tests/peers/pty_drive.py. */
 async function inTerminal(steps: [string, string][], command: string[]) {
   const result = await run([
@@ -98,12 +107,9 @@ describe(`connect and serve against netcat and socat on ${RUNTIME}`, () => {
   test("socat as an echo server (cat): connect half-closes and prints it all", {
     skip: missing("socat"),
   }, async () => {
-    const socat = await start(
-      ["socat", "-d", "-d", "TCP-LISTEN:0,bind=127.0.0.1", "EXEC:cat"],
-      /listening on .*:(\d+)/,
-    );
+    const socat = await startSocatCat();
     try {
-      const port = socat.line.match(/:(\d+)$/)![1];
+      const port = String(socat.port);
       const data = pseudoRandomBytes(300_000, 6);
       const result = await run([...cliCommand(RUNTIME), "connect", "127.0.0.1", port], data);
       assert.equal(result.code, 0, result.stderr);
@@ -117,12 +123,9 @@ describe(`connect and serve against netcat and socat on ${RUNTIME}`, () => {
     skip: missing("socat"),
   }, async () => {
     // socat's cat exits only at EOF: without a half-close, nothing ends until --idle-timeout.
-    const socat = await start(
-      ["socat", "-d", "-d", "TCP-LISTEN:0,bind=127.0.0.1", "EXEC:cat"],
-      /listening on .*:(\d+)/,
-    );
+    const socat = await startSocatCat();
     try {
-      const port = socat.line.match(/:(\d+)$/)![1];
+      const port = String(socat.port);
       const result = await run([
         ...cliCommand(RUNTIME),
         "connect",
