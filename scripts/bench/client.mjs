@@ -10,14 +10,17 @@
 // Both print the same JSON summary (tcpkit bench --json). The raw client knows
 // only --mode pingpong.
 import process from "node:process";
+import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 
 const RUNTIME = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : "node";
 const [kind, ...args] = process.argv.slice(2);
-const benchModule = RUNTIME === "node"
-  ? "../../npm/esm/src/cli/bench.js"
-  : "../../src/cli/bench.ts";
-const { runBench, LatencyHistogram } = await import(benchModule);
+// TCPKIT_ROOT=DIR takes tcpkit from another copy of the repository (the harness's --variant).
+const root = process.env.TCPKIT_ROOT
+  ? pathToFileURL(`${process.env.TCPKIT_ROOT}/`)
+  : new URL("../../", import.meta.url);
+const benchModule = RUNTIME === "node" ? "npm/esm/src/cli/bench.js" : "src/cli/bench.ts";
+const { runBench, LatencyHistogram } = await import(new URL(benchModule, root).href);
 
 const seconds = (text) => {
   const match = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(text);

@@ -10,16 +10,21 @@
 //   pipeto   Deno only: Deno's own `conn.readable.pipeTo(conn.writable)`
 //
 // tcpkit comes from mod.ts on Deno and Bun, from the npm build (npm/esm/mod.js) on
-// Node. Listens on 127.0.0.1 on a free port, prints "port N" on stdout, and exits
-// when stdin ends (or on SIGTERM).
+// Node, in this repository or, with TCPKIT_ROOT=DIR, in another copy of it (the
+// harness's --variant, to measure a change before and after in one run).
+// Listens on 127.0.0.1 on a free port, prints "port N" on stdout, and exits when
+// stdin ends (or on SIGTERM).
 import process from "node:process";
+import { pathToFileURL } from "node:url";
 
 const kind = process.argv[2];
 const RUNTIME = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : "node";
 
 async function tcpkit(handler) {
-  const native = RUNTIME !== "node";
-  const mod = await import(native ? "../../mod.ts" : "../../npm/esm/mod.js");
+  const root = process.env.TCPKIT_ROOT
+    ? pathToFileURL(`${process.env.TCPKIT_ROOT}/`)
+    : new URL("../../", import.meta.url);
+  const mod = await import(new URL(RUNTIME === "node" ? "npm/esm/mod.js" : "mod.ts", root).href);
   const server = await mod.serve({
     hostname: "127.0.0.1",
     port: 0,

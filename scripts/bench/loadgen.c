@@ -484,23 +484,30 @@ static int idle(void) {
   usleep((useconds_t)(opt.settle * 1e6));
   long long before = rss_bytes(opt.pid);
   uint64_t t0 = now_ns();
-  int opened = open_idle(ep, fds, opt.conns, msg);
+  /* In two halves: the second half's growth is the marginal cost of a connection,
+     free of one-off growth (heap reservations, JIT code) that the first half may cause. */
+  int half = opt.conns / 2;
+  int opened = open_idle(ep, fds, half, msg);
+  usleep((useconds_t)(opt.settle * 1e6));
+  long long mid = rss_bytes(opt.pid);
+  opened += open_idle(ep, fds + half, opt.conns - half, msg);
   double secs = (now_ns() - t0) / 1e9;
   usleep((useconds_t)(opt.settle * 1e6));
   long long after = rss_bytes(opt.pid);
   /* Connections the server closed meanwhile do not count as idle. */
-  int alive = 0;
+  int alive = 0, alive2 = 0;
   for (int i = 0; i < opt.conns; i++) {
     if (fds[i] < 0) continue;
     char b;
     ssize_t r = recv(fds[i], &b, 1, MSG_DONTWAIT | MSG_PEEK);
-    if (r < 0 && errno == EAGAIN) alive++;
+    if (r < 0 && errno == EAGAIN) alive++, alive2 += i >= half;
   }
   printf("{\"mode\":\"idle\",\"ok\":%s,\"conns\":%d,\"warm\":%d,\"opened\":%d,\"alive\":%d,"
-         "\"open_seconds\":%.3f,\"rss_before\":%lld,\"rss_after\":%lld,"
-         "\"bytes_per_conn\":%.1f}\n",
+         "\"open_seconds\":%.3f,\"rss_before\":%lld,\"rss_mid\":%lld,\"rss_after\":%lld,"
+         "\"bytes_per_conn\":%.1f,\"marginal_bytes_per_conn\":%.1f}\n",
          alive == opt.conns && before > 0 ? "true" : "false", opt.conns, warmed, opened, alive,
-         secs, before, after, alive ? (double)(after - before) / alive : 0);
+         secs, before, mid, after, alive ? (double)(after - before) / alive : 0,
+         alive2 ? (double)(after - mid) / alive2 : 0);
   for (int i = 0; i < opt.conns; i++)
     if (fds[i] >= 0) close_reset(fds[i]);
   return alive > 0 ? 0 : 1;

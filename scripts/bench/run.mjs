@@ -6,11 +6,13 @@
  *
  *   node scripts/bench/run.mjs [--quick] [--rounds N] [--only deno,bun,node20,node22,node24]
  *        [--servers raw,tcpkit,streams,framed,pipeto] [--workloads bulk,pp1,pp100,connrate,idle]
- *        [--no-clients] [--json] [--out FILE] [--no-build] [--no-pin]
+ *        [--no-clients] [--variant NAME=DIR ...] [--json] [--out FILE] [--no-build] [--no-pin]
  *
  * --quick is the smoke test (a few seconds per server, figures meaningless); --json
  * prints the whole result as JSON instead of the table; --out writes that JSON to a
- * file as well.
+ * file as well. --variant NAME=DIR also measures tcpkit from another copy of the
+ * repository (a patch under test) as servers tcpkit@NAME, streams@NAME, framed@NAME
+ * and client tcpkit@NAME, interleaved with the rest: before and after in one run.
  *
  * For each runtime it starts, one at a time, pinned to CPU 0 (taskset): the raw
  * echo server (echo_server.mjs raw), tcpkit's loop echo (tcpkit), tcpkit's Web
@@ -28,7 +30,7 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
-import { delimiter, dirname, join } from "node:path";
+import { delimiter, dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 
@@ -56,6 +58,20 @@ const ONLY = value("--only", null)?.split(",");
 const ONLY_SERVERS = value("--servers", null)?.split(",");
 const ONLY_WORKLOADS = value("--workloads", null)?.split(",");
 const CLIENTS = !flag("--no-clients");
+/** [{ name, dir }]: other copies of tcpkit to measure side by side (--variant NAME=DIR). */
+const VARIANTS = argv.flatMap((a, i) => (a === "--variant" ? [argv[i + 1]] : [])).map((v) => {
+  const [name, dir] = v.split("=");
+  if (!name || !dir || !existsSync(join(dir, "mod.ts"))) {
+    throw new Error(`--variant NAME=DIR needs a copy of the repository (got "${v}")`);
+  }
+  return { name, dir: resolve(dir) };
+});
+/** "" for this tree, then "@NAME" for each variant. */
+const FLAVORS = ["", ...VARIANTS.map((v) => `@${v.name}`)];
+const envFor = (kind) => {
+  const variant = VARIANTS.find((v) => kind.endsWith(`@${v.name}`));
+  return variant ? { TCPKIT_ROOT: variant.dir } : {};
+};
 /** Durations in seconds, sizes in bytes: the full run, or a smoke test of seconds. */
 const P = QUICK
   ? {
@@ -127,11 +143,13 @@ function build() {
     });
   }
   if (RUNTIMES.some((r) => r.family === "node") && !flag("--no-build")) {
-    log("building the npm package (scripts/build_npm.ts) for the Node targets ...");
-    execFileSync(bin("deno"), ["run", "-A", "scripts/build_npm.ts"], {
-      cwd: root,
-      stdio: ["ignore", "ignore", "inherit"],
-    });
+    for (const dir of [root, ...VARIANTS.map((v) => v.dir)]) {
+      log(`building the npm package in ${dir} (scripts/build_npm.ts) for the Node targets ...`);
+      execFileSync(bin("deno"), ["run", "-A", "scripts/build_npm.ts"], {
+        cwd: dir,
+        stdio: ["ignore", "ignore", "inherit"],
+      });
+    }
   }
 }
 
@@ -140,12 +158,12 @@ function build() {
 const pinned = (core, cmd) => (PIN ? ["taskset", "-c", String(core), ...cmd] : cmd);
 
 /** Starts a server and waits for its "port N" line. */
-function startServer(cmd) {
+function startServer(cmd, env = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd[0], cmd.slice(1), {
       cwd: root,
       stdio: ["pipe", "pipe", "pipe"],
-      env: { ...process.env, NO_COLOR: "1" },
+      env: { ...process.env, NO_COLOR: "1", ...env },
     });
     let stdout = "";
     let stderr = "";
@@ -187,12 +205,12 @@ function stopChild(child) {
 }
 
 /** Runs a command to its end (killed after timeoutS) and parses the last JSON line of stdout. */
-function runJson(cmd, timeoutS) {
+function runJson(cmd, timeoutS, env = {}) {
   return new Promise((resolve) => {
     const child = spawn(cmd[0], cmd.slice(1), {
       cwd: root,
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, NO_COLOR: "1" },
+      env: { ...process.env, NO_COLOR: "1", ...env },
     });
     let stdout = "";
     let stderr = "";
@@ -286,20 +304,23 @@ const C_SERVER = {
 const SERVERS = [C_SERVER];
 for (const r of RUNTIMES) {
   const script = join(here, "echo_server.mjs");
-  const add = (kind, workloads) => {
+  const add = (kind, workloads, flavor = "") => {
     if (ONLY_SERVERS && !ONLY_SERVERS.includes(kind)) return;
     SERVERS.push({
-      id: `${r.name}/${kind}`,
+      id: `${r.name}/${kind}${flavor}`,
       runtime: r.name,
-      kind,
+      kind: `${kind}${flavor}`,
       workloads: wanted(workloads),
       cmd: () => [...r.cmd, script, kind],
+      env: envFor(flavor),
     });
   };
   add("raw", ALL);
-  add("tcpkit", ALL);
-  add("streams", ["bulk", "pp1", "pp100"]);
-  add("framed", ["pp1", "pp100"]);
+  for (const flavor of FLAVORS) {
+    add("tcpkit", ALL, flavor);
+    add("streams", ["bulk", "pp1", "pp100"], flavor);
+    add("framed", ["pp1", "pp100"], flavor);
+  }
   if (r.family === "deno") add("pipeto", ["bulk", "pp1", "pp100"]);
 }
 
@@ -324,7 +345,7 @@ function keep(where, id, workload, result, round) {
 /** Starts a server pinned to CPU 0 and warms its JIT; null (and failures kept) if it cannot start. */
 async function startWarm(server, where = results) {
   try {
-    const s = await startServer(pinned(0, server.cmd()));
+    const s = await startServer(pinned(0, server.cmd()), server.env);
     await loadgen("pingpong", s.port, s.pid, ["--conns", 100, "--duration", P.warmup * 3]);
     if (server.workloads.includes("bulk")) {
       await loadgen("bulk", s.port, s.pid, ["--bytes", Math.min(P.bulkBytes, 32 << 20)]);
@@ -384,7 +405,7 @@ async function measureIdle(server) {
   if (!server.workloads.includes("idle")) return;
   let s;
   try {
-    s = await startServer(pinned(0, server.cmd()));
+    s = await startServer(pinned(0, server.cmd()), server.env);
     keep(results, server.id, "idle", await WORKLOADS.idle.run(s), "idle");
   } catch (error) {
     keep(results, server.id, "idle", { ok: false, error: error.message }, "idle");
@@ -398,13 +419,13 @@ async function measureClients(c) {
   for (let round = 0; round < P.clientRounds; round++) {
     const t = Date.now();
     for (const runtime of RUNTIMES) {
-      for (const kind of rotate(["raw", "tcpkit"], round)) {
+      for (const kind of rotate(["raw", ...FLAVORS.map((f) => `tcpkit${f}`)], round)) {
         for (const [workload, conns] of QUICK ? [["pp100", 100]] : [["pp100", 100], ["pp1", 1]]) {
           const r = await runJson(
             pinned(1, [
               ...runtime.cmd,
               join(here, "client.mjs"),
-              kind,
+              kind.split("@")[0],
               "127.0.0.1",
               String(c.port),
               "--mode",
@@ -420,6 +441,7 @@ async function measureClients(c) {
               "--json",
             ]),
             60,
+            envFor(kind),
           );
           clients[runtime.name] ??= {};
           const sample = { ...r, msgps: r.messagesPerSecond };
@@ -570,65 +592,70 @@ function targets() {
       op,
       pass: value === null ? null : op === ">=" ? value >= limit : value <= limit,
     });
-  for (const r of RUNTIMES) {
-    const id = (k) => `${r.name}/${k}`;
-    const q = (a, b, w, m) => pairedRatio(results, id(a), id(b), w, m)?.median ?? null;
-    check(`${r.name}: tcpkit/raw bulk`, q("tcpkit", "raw", "bulk", "gbps"), ">=", 0.95);
-    check(
-      `${r.name}: tcpkit/raw ping-pong 100 conns`,
-      q("tcpkit", "raw", "pp100", "msgps"),
-      ">=",
-      0.9,
-    );
-    check(`${r.name}: tcpkit/raw ping-pong 1 conn`, q("tcpkit", "raw", "pp1", "msgps"), ">=", 0.9);
-    check(
-      `${r.name}: tcpkit/raw server CPU per message`,
-      q("tcpkit", "raw", "pp100", "cpu"),
-      "<=",
-      1.1,
-    );
-    check(
-      `${r.name}: tcpkit/raw connections/s`,
-      q("tcpkit", "raw", "connrate", "connps"),
-      ">=",
-      0.9,
-    );
-    if (r.family === "deno") {
-      const idle = stat(results, id("tcpkit"), "idle", "bytes");
-      check(`deno: tcpkit idle bytes per connection`, idle?.median ?? null, "<=", 12_000);
-      check(
-        `deno: Web Streams echo / Deno pipeTo (pp 100)`,
-        q("streams", "pipeto", "pp100", "msgps"),
-        ">=",
-        2.5,
-      );
-    } else {
-      check(
-        `${r.name}: tcpkit/raw idle bytes per connection`,
-        q("tcpkit", "raw", "idle", "bytes"),
-        "<=",
-        1.25,
-      );
-    }
-    check(
-      `${r.name}: Web Streams echo / tcpkit loop (pp 100)`,
-      q("streams", "tcpkit", "pp100", "msgps"),
-      ">=",
-      0.85,
-    );
-    check(
-      `${r.name}: framed / unframed (pp 100)`,
-      q("framed", "tcpkit", "pp100", "msgps"),
-      ">=",
-      0.85,
-    );
-    check(`${r.name}: framed / unframed (pp 1)`, q("framed", "tcpkit", "pp1", "msgps"), ">=", 0.85);
-    const c = clients[r.name] ?? {};
-    const cq = (w) => pairedRatio(c, "tcpkit", "raw", w, "msgps")?.median ?? null;
-    check(`${r.name}: tcpkit bench / raw client (pp 100)`, cq("pp100"), ">=", 0.9);
-    check(`${r.name}: tcpkit bench / raw client (pp 1)`, cq("pp1"), ">=", 0.9);
-  }
+  for (const r of RUNTIMES) for (const flavor of FLAVORS) targetsOf(r, flavor, check);
   return list;
+}
+
+/** The targets for one runtime and one flavor of tcpkit ("" or "@NAME" of a variant). */
+function targetsOf(r, flavor, check) {
+  // The tcpkit servers and client of this flavor: "tcpkit", or "tcpkit@NAME" for a variant.
+  const id = (k) => `${r.name}/${k === "raw" || k === "pipeto" ? k : `${k}${flavor}`}`;
+  const q = (a, b, w, m) => pairedRatio(results, id(a), id(b), w, m)?.median ?? null;
+  const name = `${r.name}${flavor}`;
+  check(`${name}: tcpkit/raw bulk`, q("tcpkit", "raw", "bulk", "gbps"), ">=", 0.95);
+  check(
+    `${name}: tcpkit/raw ping-pong 100 conns`,
+    q("tcpkit", "raw", "pp100", "msgps"),
+    ">=",
+    0.9,
+  );
+  check(`${name}: tcpkit/raw ping-pong 1 conn`, q("tcpkit", "raw", "pp1", "msgps"), ">=", 0.9);
+  check(
+    `${name}: tcpkit/raw server CPU per message`,
+    q("tcpkit", "raw", "pp100", "cpu"),
+    "<=",
+    1.1,
+  );
+  check(
+    `${name}: tcpkit/raw connections/s`,
+    q("tcpkit", "raw", "connrate", "connps"),
+    ">=",
+    0.9,
+  );
+  if (r.family === "deno") {
+    const idle = stat(results, id("tcpkit"), "idle", "bytes");
+    check(`${name}: tcpkit idle bytes per connection`, idle?.median ?? null, "<=", 12_000);
+    check(
+      `deno: Web Streams echo / Deno pipeTo (pp 100)`,
+      q("streams", "pipeto", "pp100", "msgps"),
+      ">=",
+      2.5,
+    );
+  } else {
+    check(
+      `${name}: tcpkit/raw idle bytes per connection`,
+      q("tcpkit", "raw", "idle", "bytes"),
+      "<=",
+      1.25,
+    );
+  }
+  check(
+    `${name}: Web Streams echo / tcpkit loop (pp 100)`,
+    q("streams", "tcpkit", "pp100", "msgps"),
+    ">=",
+    0.85,
+  );
+  check(
+    `${name}: framed / unframed (pp 100)`,
+    q("framed", "tcpkit", "pp100", "msgps"),
+    ">=",
+    0.85,
+  );
+  check(`${name}: framed / unframed (pp 1)`, q("framed", "tcpkit", "pp1", "msgps"), ">=", 0.85);
+  const c = clients[r.name] ?? {};
+  const cq = (w) => pairedRatio(c, `tcpkit${flavor}`, "raw", w, "msgps")?.median ?? null;
+  check(`${name}: tcpkit bench / raw client (pp 100)`, cq("pp100"), ">=", 0.9);
+  check(`${name}: tcpkit bench / raw client (pp 1)`, cq("pp1"), ">=", 0.9);
 }
 
 function report(meta) {
@@ -647,10 +674,19 @@ function report(meta) {
     lines.push("");
     lines.push(`${r.name} (${r.version})`);
     const rows = serverRows(r.name);
-    rows.push(ratioRow(r.name, "tcpkit", "raw", "tcpkit / raw"));
-    if (r.family === "deno") rows.push(ratioRow(r.name, "streams", "pipeto", "streams / pipeto"));
-    rows.push(ratioRow(r.name, "streams", "tcpkit", "streams / tcpkit"));
-    rows.push(ratioRow(r.name, "framed", "tcpkit", "framed / tcpkit"));
+    for (const f of FLAVORS) {
+      rows.push(ratioRow(r.name, `tcpkit${f}`, "raw", `tcpkit${f} / raw`));
+      if (r.family === "deno") {
+        rows.push(ratioRow(r.name, `streams${f}`, "pipeto", `streams${f} / pipeto`));
+      }
+      rows.push(ratioRow(r.name, `streams${f}`, `tcpkit${f}`, `streams${f} / tcpkit${f}`));
+      rows.push(ratioRow(r.name, `framed${f}`, `tcpkit${f}`, `framed${f} / tcpkit${f}`));
+    }
+    for (const f of FLAVORS.slice(1)) {
+      for (const k of ["tcpkit", "streams", "framed"]) {
+        rows.push(ratioRow(r.name, `${k}${f}`, k, `${k}${f} / ${k}`));
+      }
+    }
     lines.push(table(HEADERS, rows));
   }
   lines.push("");
@@ -665,20 +701,22 @@ function report(meta) {
       "tcpkit bench 1 conn",
       "ratio",
     ],
-    RUNTIMES.map((r) => {
-      const c = clients[r.name] ?? {};
-      const s = (k, w) => stat(c, k, w, "msgps");
-      const q = (w) => rcell(pairedRatio(c, "tcpkit", "raw", w, "msgps"));
-      return [
-        r.name,
-        cell(s("raw", "pp100"), fmt.msgps),
-        cell(s("tcpkit", "pp100"), fmt.msgps),
-        q("pp100"),
-        cell(s("raw", "pp1"), fmt.msgps),
-        cell(s("tcpkit", "pp1"), fmt.msgps),
-        q("pp1"),
-      ];
-    }),
+    RUNTIMES.flatMap((r) =>
+      FLAVORS.map((f) => {
+        const c = clients[r.name] ?? {};
+        const s = (k, w) => stat(c, k, w, "msgps");
+        const q = (w) => rcell(pairedRatio(c, `tcpkit${f}`, "raw", w, "msgps"));
+        return [
+          `${r.name}${f}`,
+          cell(s("raw", "pp100"), fmt.msgps),
+          cell(s(`tcpkit${f}`, "pp100"), fmt.msgps),
+          q("pp100"),
+          cell(s("raw", "pp1"), fmt.msgps),
+          cell(s(`tcpkit${f}`, "pp1"), fmt.msgps),
+          q("pp1"),
+        ];
+      })
+    ),
   ));
   lines.push("");
   lines.push("Targets (issue 6)");
@@ -735,6 +773,7 @@ const meta = {
   quick: QUICK,
   pinned: PIN,
   parameters: P,
+  variants: VARIANTS,
   runtimes: Object.fromEntries(RUNTIMES.map((r) => [r.name, r.version])),
   loadBefore,
   loadAfter: loadavg().map((x) => x.toFixed(2)),
