@@ -626,7 +626,7 @@ function targetsOf(r, flavor, check) {
     const idle = stat(results, id("tcpkit"), "idle", "bytes");
     check(`${name}: tcpkit idle bytes per connection`, idle?.median ?? null, "<=", 12_000);
     check(
-      `deno: Web Streams echo / Deno pipeTo (pp 100)`,
+      `${name}: Web Streams echo / Deno pipeTo (pp 100)`,
       q("streams", "pipeto", "pp100", "msgps"),
       ">=",
       2.5,
