@@ -109,7 +109,7 @@ export class SystemError extends TcpError {}
 
 /**
  * Turns a native socket error from any runtime into a tcpkit error.
- * Recognises Node and Bun `code` strings and Deno's `Deno.errors` names.
+ * Recognises Node and Bun `code` strings and the names of Deno's error classes.
  *
  * @param error The native error.
  * @param context What was being done, such as `connect to 127.0.0.1:1`.
