@@ -11,7 +11,7 @@ import process from "node:process";
 import { describe, test } from "node:test";
 import { serve } from "../mod.ts";
 import { bench, type BenchMode, LatencyHistogram } from "../src/cli/bench.ts";
-import { ROOT, run, RUNTIME, sleep } from "./_helpers.ts";
+import { CLI_RUNTIMES, cliCommand, ROOT, run, RUNTIME, sleep } from "./_helpers.ts";
 
 /** This runtime, as the harness's --only names it. */
 const HARNESS_RUNTIME = RUNTIME === "node" ? `node${process.versions.node.split(".")[0]}` : RUNTIME;
@@ -141,5 +141,27 @@ describe(`benchmark harness on ${RUNTIME}`, () => {
     assert.match(text, /^pingpong 127\.0\.0\.1:\d+: 1 connection, 64 B messages/);
     assert.match(text, /latency {2}p50 [\d.]+ ms {2}p90 /);
     assert.match(text, /errors {2}0/);
+  });
+
+  test("tcpkit bench --json prints one JSON summary; no HOST PORT is a usage error", {
+    skip: CLI_RUNTIMES.includes(RUNTIME) ? false : "the npm build is missing",
+  }, async () => {
+    await using server = await serve({
+      port: 0,
+      handler: async (conn) => {
+        for await (const chunk of conn) await conn.write(chunk);
+      },
+    });
+    const cli = cliCommand(RUNTIME);
+    const args = ["--mode", "connrate", "--connections", "2", "--duration", "200ms", "--json"];
+    const result = await run([...cli, "bench", "127.0.0.1", String(server.addr.port), ...args]);
+    assert.equal(result.code, 0, result.stderr);
+    const summary = JSON.parse(new TextDecoder().decode(result.stdout));
+    assert.equal(summary.mode, "connrate");
+    assert.equal(summary.errors, 0);
+    assert.ok(summary.messages > 0);
+    const usage = await run([...cli, "bench"]);
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /bench needs HOST and PORT/);
   });
 });
