@@ -8,18 +8,31 @@ import type { Watchdog } from "./_watchdog.ts";
 
 interface PendingWrite {
   bytes: Uint8Array;
+  /** Bytes already handed to the transport. */
+  offset: number;
   resolve?: () => void;
   reject?: (error: unknown) => void;
 }
 
-/** How a {@linkcode WriteQueue} sends and reports. */
+/** The host's method that sends bytes; resolves once the transport has taken them all. */
+export const SEND = Symbol("send");
+/** The host's method called after each slice the transport took. */
+export const SENT = Symbol("sent");
+/** The host's method that turns a send failure into the connection's error. */
+export const SEND_FAILED = Symbol("sendFailed");
+
+/**
+ * What a {@linkcode WriteQueue} sends through and reports to: the connection
+ * itself, so that a queue costs no closures per connection.
+ */
+export interface WriteQueueHost {
+  [SEND](bytes: Uint8Array): Promise<void>;
+  [SENT](length: number): void;
+  [SEND_FAILED](error: unknown): unknown;
+}
+
+/** How a {@linkcode WriteQueue} is bounded. */
 export interface WriteQueueOptions {
-  /** Sends bytes; resolves once the transport has taken them all. */
-  send(bytes: Uint8Array): Promise<void>;
-  /** Called after each slice the transport took. */
-  onSent(length: number): void;
-  /** Turns a send failure into the connection's error. */
-  onError(error: unknown): unknown;
   /** A write resolves at once while no more than this many bytes wait. */
   highWaterMark: number;
   /** Sent at most this many bytes at a time (so that a write timeout sees progress). */
@@ -28,16 +41,32 @@ export interface WriteQueueOptions {
   watchdog?: Watchdog;
 }
 
-/** Writes in order, with a count of the bytes waiting. */
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/**
+ * Writes in order, with a count of the bytes waiting. The pump is a chain of
+ * promise callbacks, not an async function: a write that goes straight to the
+ * transport (the usual case) then costs one promise, not three.
+ */
 export class WriteQueue {
-  #options: WriteQueueOptions;
+  #host: WriteQueueHost;
+  #highWaterMark: number;
+  #sliceSize: number;
+  #watchdog: Watchdog | undefined;
   #queue: PendingWrite[] = [];
   #pending = 0;
-  #pumping: Promise<void> | undefined;
+  /** Whether a slice is with the transport. */
+  #pumping = false;
+  /** Bytes of the slice with the transport. */
+  #inFlight = 0;
+  #idleWaiters: (() => void)[] | undefined;
 
-  /** @param options How to send and report. */
-  constructor(options: WriteQueueOptions) {
-    this.#options = options;
+  /** @param host Sends and hears about sends. @param options The bounds. */
+  constructor(host: WriteQueueHost, options: WriteQueueOptions) {
+    this.#host = host;
+    this.#highWaterMark = options.highWaterMark;
+    this.#sliceSize = options.sliceSize;
+    this.#watchdog = options.watchdog;
   }
 
   /** Bytes queued and not yet taken by the transport. */
@@ -47,7 +76,8 @@ export class WriteQueue {
 
   /** Settles once every queued write has been sent or has failed. */
   get idle(): Promise<void> {
-    return this.#pumping ?? Promise.resolve();
+    if (!this.#pumping) return RESOLVED;
+    return new Promise((resolve) => (this.#idleWaiters ??= []).push(resolve));
   }
 
   /**
@@ -58,14 +88,14 @@ export class WriteQueue {
    */
   push(bytes: Uint8Array): Promise<void> {
     this.#pending += bytes.length;
-    let done: Promise<void>;
-    if (this.#pending <= this.#options.highWaterMark) {
-      this.#queue.push({ bytes });
-      done = Promise.resolve();
-    } else {
-      done = new Promise((resolve, reject) => this.#queue.push({ bytes, resolve, reject }));
+    let done = RESOLVED;
+    if (this.#pending <= this.#highWaterMark) this.#queue.push({ bytes, offset: 0 });
+    else {
+      done = new Promise((resolve, reject) =>
+        this.#queue.push({ bytes, offset: 0, resolve, reject })
+      );
     }
-    this.#pumping ??= this.#pump();
+    if (!this.#pumping) this.#pump();
     return done;
   }
 
@@ -79,27 +109,45 @@ export class WriteQueue {
     this.#pending = 0;
   }
 
-  async #pump(): Promise<void> {
-    const { send, onSent, onError, sliceSize, watchdog } = this.#options;
-    while (this.#queue.length > 0) {
-      const item = this.#queue[0];
-      try {
-        for (let offset = 0; offset < item.bytes.length; offset += sliceSize) {
-          const slice = item.bytes.subarray(offset, offset + sliceSize);
-          watchdog?.arm();
-          await send(slice);
-          watchdog?.disarm();
-          onSent(slice.length);
-        }
-      } catch (error) {
-        watchdog?.disarm();
-        this.clear(onError(error));
-        break;
-      }
-      this.#queue.shift();
-      this.#pending -= item.bytes.length;
-      item.resolve?.();
-    }
-    this.#pumping = undefined;
+  /** Hands the next slice of the first write to the transport. */
+  #pump(): void {
+    const sliceSize = this.#sliceSize;
+    this.#pumping = true;
+    const item = this.#queue[0];
+    const end = Math.min(item.bytes.length, item.offset + sliceSize);
+    const slice = item.offset === 0 && end === item.bytes.length
+      ? item.bytes
+      : item.bytes.subarray(item.offset, end);
+    item.offset = end;
+    this.#inFlight = slice.length;
+    this.#watchdog?.arm();
+    this.#host[SEND](slice).then(() => this.#sent(), (error) => this.#failed(error));
+  }
+
+  #sent(): void {
+    this.#watchdog?.disarm();
+    this.#host[SENT](this.#inFlight);
+    const item = this.#queue[0];
+    // clear() emptied the queue meanwhile.
+    if (item === undefined) return this.#stopped();
+    if (item.offset < item.bytes.length) return this.#pump();
+    this.#queue.shift();
+    this.#pending -= item.bytes.length;
+    item.resolve?.();
+    if (this.#queue.length > 0) return this.#pump();
+    this.#stopped();
+  }
+
+  #failed(error: unknown): void {
+    this.#watchdog?.disarm();
+    this.clear(this.#host[SEND_FAILED](error));
+    this.#stopped();
+  }
+
+  #stopped(): void {
+    this.#pumping = false;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = undefined;
+    if (waiters) { for (const resolve of waiters) resolve(); }
   }
 }

@@ -6,7 +6,7 @@
  */
 import { formatAddr } from "./_address.ts";
 import { Watchdog } from "./_watchdog.ts";
-import { WriteQueue } from "./_write_queue.ts";
+import { SEND, SEND_FAILED, SENT, WriteQueue, type WriteQueueHost } from "./_write_queue.ts";
 import { ByteBuffer } from "./codec/byte_buffer.ts";
 import type { Codec, Decoder } from "./codec/codec.ts";
 import { DelimiterCodec } from "./codec/delimiter_codec.ts";
@@ -28,6 +28,13 @@ import type { ProxyHeader } from "./proxy/header.ts";
 import type { Addr, RawConn, TlsClientOptions, TlsServerOptions } from "./transport.ts";
 
 const encoder = new TextEncoder();
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+/** Conn's read() as an iterator result, for ChunkIterator: one promise per chunk, not two. */
+const NEXT_RESULT = Symbol("nextResult");
+
+function toResult<T>(value: T | null): IteratorResult<T, undefined> {
+  return value === null ? DONE : { done: false, value };
+}
 
 /** Options of {@linkcode Conn.startTls}: the client's checks, or the server's certificate. */
 export type StartTlsOptions =
@@ -73,11 +80,9 @@ export interface ConnOptions {
  * for await (const chunk of conn) await conn.write(chunk);
  * ```
  */
-export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
+export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQueueHost {
   /** This side's address. */
   readonly localAddr: Addr;
-  /** Settles once the connection is closed: rejects if it failed first. */
-  readonly closed: Promise<void>;
 
   #raw: RawConn;
   #alpnProtocol: string | null = null;
@@ -91,7 +96,10 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
   #writeClosed = false;
   #done = false;
   #failure: TcpError | undefined;
-  #settle!: (error?: TcpError) => void;
+  /** Whether the connection has finished or failed (then #failure says which). */
+  #settled = false;
+  #closed: Promise<void> | undefined;
+  #settle: ((error?: TcpError) => void) | undefined;
   #readable: ReadableStream<Uint8Array> | undefined;
   #writable: WritableStream<Uint8Array> | undefined;
   /** Made on first use: most connections never need one. */
@@ -114,29 +122,36 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
     this.#raw = raw;
     this.localAddr = raw.localAddr;
     this.#remoteAddr = raw.remoteAddr;
-    this.closed = new Promise<void>((resolve, reject) => {
-      this.#settle = (error) => (error ? reject(error) : resolve());
-    });
-    this.closed.catch(() => {});
     checkConnOptions(options);
     this.#maxWriteBuffer = options.maxWriteBuffer ?? 16 * 1024 * 1024;
     this.#maxReadBuffer = options.maxReadBuffer ?? 16 * 1024 * 1024;
     this.#idle = this.#watchdog("idle", options.idleTimeout, "no bytes moved either way");
     this.#readDog = this.#watchdog("read", options.readTimeout, "a read waited");
     this.#writeDog = this.#watchdog("write", options.writeTimeout, "the peer took no bytes");
-    this.#writes = new WriteQueue({
-      send: (bytes) => this.#raw.write(bytes),
-      onSent: (length) => {
-        this.#bytesWritten += length;
-        this.#idle?.arm();
-      },
-      onError: (error) => this.#fail(error),
+    this.#writes = new WriteQueue(this, {
       highWaterMark: options.writeHighWaterMark ?? 64 * 1024,
       // With a write timeout, large writes go out in slices so that progress is seen.
       sliceSize: options.writeTimeout ? 256 * 1024 : Infinity,
       watchdog: this.#writeDog,
     });
     this.#idle?.arm();
+  }
+
+  /**
+   * Settles once the connection is closed: rejects if it failed first. Made on
+   * first use: an idle connection that nobody asks about holds no promise.
+   */
+  get closed(): Promise<void> {
+    if (this.#closed) return this.#closed;
+    if (this.#settled) {
+      this.#closed = this.#failure ? Promise.reject(this.#failure) : Promise.resolve();
+    } else {
+      this.#closed = new Promise<void>((resolve, reject) => {
+        this.#settle = (error) => (error ? reject(error) : resolve());
+      });
+    }
+    this.#closed.catch(() => {});
+    return this.#closed;
   }
 
   /** The ALPN protocol agreed on in the TLS handshake, or `null`. */
@@ -362,6 +377,15 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
    * @returns The frame, or `null` at the end of the stream.
    */
   readFrame<T>(decoder: Decoder<T>): Promise<T | null> {
+    // A frame already buffered needs no async machinery (a failed decode still goes the slow way).
+    if (!this.#inFrame && this.#buffer.length > 0) {
+      try {
+        const frame = decoder.decode(this.#buffer);
+        if (frame !== null) return Promise.resolve(frame);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
     return this.#readWhole(async () => {
       for (;;) {
         const frame = decoder.decode(this.#buffer);
@@ -384,13 +408,9 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
    * @param codec The codec.
    * @returns The frames.
    */
-  async *frames<T>(codec: Codec<T>): AsyncGenerator<T, void, undefined> {
-    const decoder = codec.createDecoder();
-    for (;;) {
-      const frame = await this.readFrame(decoder);
-      if (frame === null) return;
-      yield frame;
-    }
+  frames<T>(codec: Codec<T>): AsyncIterableIterator<T, undefined, undefined> {
+    // A plain iterator over readFrame(): an async generator costs several promises per frame.
+    return new FrameIterator(this, codec.createDecoder());
   }
 
   /**
@@ -485,7 +505,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
 
   /** The bytes the peer sends, as a Web Stream (pulled only while read). */
   get readable(): ReadableStream<Uint8Array> {
-    return this.#readable ??= new ReadableStream<Uint8Array>({
+    return this.#readable ??= new ConnReadable(this, {
       pull: async (controller) => {
         const chunk = await this.read();
         if (chunk === null) controller.close();
@@ -497,7 +517,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
 
   /** A Web Stream that writes to the connection; closing it sends FIN. */
   get writable(): WritableStream<Uint8Array> {
-    return this.#writable ??= new WritableStream<Uint8Array>({
+    return this.#writable ??= new ConnWritable(this, {
       write: (chunk) => this.write(chunk),
       close: () => this.closeWrite(),
       abort: (reason) => this.abort(reason),
@@ -528,14 +548,38 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
    * Iterates over the chunks the peer sends until it finishes. A plain
    * iterator, not an async generator: it is what an idle echo handler holds.
    */
-  [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array> {
-    const step = (chunk: Uint8Array | null): IteratorResult<Uint8Array> =>
-      chunk === null ? { done: true, value: undefined } : { done: false, value: chunk };
-    const iterator: AsyncIterableIterator<Uint8Array> = {
-      next: () => this.read().then(step),
-      [Symbol.asyncIterator]: () => iterator,
-    };
-    return iterator;
+  [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array, undefined, undefined> {
+    return new ChunkIterator(this);
+  }
+
+  /** read() resolving to an iterator result: one promise per chunk. @internal */
+  [NEXT_RESULT](): Promise<IteratorResult<Uint8Array, undefined>> {
+    const chunk = this.#buffer.shift();
+    if (chunk) return Promise.resolve({ done: false, value: chunk });
+    if (this.#readDog || this.#failure || this.#eof || this.#reading) {
+      return this.read().then(toResult);
+    }
+    this.#reading = true;
+    return this.#raw.read().then(
+      (chunk) => toResult(this.#onChunk(chunk)),
+      (error) => this.#onReadError(error),
+    );
+  }
+
+  /** For the write queue: hands bytes to the transport. @internal */
+  [SEND](bytes: Uint8Array): Promise<void> {
+    return this.#raw.write(bytes);
+  }
+
+  /** For the write queue: the transport took `length` bytes. @internal */
+  [SENT](length: number): void {
+    this.#bytesWritten += length;
+    this.#idle?.arm();
+  }
+
+  /** For the write queue: a send failed. @internal */
+  [SEND_FAILED](error: unknown): unknown {
+    return this.#fail(error);
   }
 
   /** Closes the connection (`await using conn = await connect(...)`). */
@@ -577,10 +621,14 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
       );
     }
     this.#reading = true;
-    return this.#raw.read().then(this.#onChunk, this.#onReadError);
+    return this.#raw.read().then(
+      (chunk) => this.#onChunk(chunk),
+      (error) => this.#onReadError(error),
+    );
   }
 
-  #onChunk = (chunk: Uint8Array | null): Uint8Array | null => {
+  // Methods, not arrow-function fields: a field is a closure on every connection.
+  #onChunk(chunk: Uint8Array | null): Uint8Array | null {
     this.#reading = false;
     // A timeout or abort while the read waited wins over what the runtime said.
     if (this.#failure) throw this.#failure;
@@ -594,12 +642,12 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
       this.#idle?.arm();
     }
     return chunk;
-  };
+  }
 
-  #onReadError = (error: unknown): never => {
+  #onReadError(error: unknown): never {
     this.#reading = false;
     throw this.#fail(error);
-  };
+  }
 
   #watchdog(kind: TimeoutKind, ms: number | undefined, what: string): Watchdog | undefined {
     if (!ms) return undefined;
@@ -620,7 +668,8 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
       ? error
       : new ConnectionClosedError(`Cannot use ${this.#peer}: ${error}`, { cause: error });
     this.#failure = failure;
-    this.#settle(failure);
+    this.#settled = true;
+    this.#settle?.(failure);
     return failure;
   }
 
@@ -628,11 +677,15 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable {
     this.#idle?.stop();
     this.#readDog?.stop();
     this.#writeDog?.stop();
-    this.#writes.clear(
-      this.#failure ??
-        new ConnectionClosedError(`Cannot write to ${this.#peer}: the connection is closed`),
-    );
-    this.#settle();
+    // An error (and its stack trace, some microseconds) only for writes that wait.
+    if (this.#writes.pending > 0) {
+      this.#writes.clear(
+        this.#failure ??
+          new ConnectionClosedError(`Cannot write to ${this.#peer}: the connection is closed`),
+      );
+    }
+    this.#settled = true;
+    this.#settle?.();
   }
 }
 
@@ -659,5 +712,159 @@ export function checkConnOptions(options: ConnOptions): void {
         `Cannot use ${name}: it must be a non-negative number (got ${JSON.stringify(value)})`,
       );
     }
+  }
+}
+
+/**
+ * `for await (const chunk of conn)`: a plain iterator, not an async generator
+ * (it is what an idle echo handler holds); next() is one read.
+ */
+class ChunkIterator implements AsyncIterableIterator<Uint8Array, undefined, undefined> {
+  #conn: Conn;
+
+  constructor(conn: Conn) {
+    this.#conn = conn;
+  }
+
+  next(): Promise<IteratorResult<Uint8Array, undefined>> {
+    return this.#conn[NEXT_RESULT]();
+  }
+
+  return(): Promise<IteratorResult<Uint8Array, undefined>> {
+    return Promise.resolve(DONE);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}
+
+/** `conn.frames(codec)`: next() is one readFrame(). */
+class FrameIterator<T> implements AsyncIterableIterator<T, undefined, undefined> {
+  #conn: Conn;
+  #decoder: Decoder<T>;
+
+  constructor(conn: Conn, decoder: Decoder<T>) {
+    this.#conn = conn;
+    this.#decoder = decoder;
+  }
+
+  next(): Promise<IteratorResult<T, undefined>> {
+    return this.#conn.readFrame(this.#decoder).then(toResult);
+  }
+
+  return(): Promise<IteratorResult<T, undefined>> {
+    return Promise.resolve(DONE);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}
+
+/**
+ * `conn.readable`. Piped into a fresh `conn.writable` (of this connection or
+ * another), `pipeTo()` runs tcpkit's own read/write loop instead of the Web
+ * Streams machinery, which costs several promises per chunk; locks, errors,
+ * cancellation, `signal` and the `prevent*` options behave as the standard says.
+ */
+class ConnReadable extends ReadableStream<Uint8Array> {
+  #conn: Conn;
+  #pulled = false;
+
+  constructor(
+    conn: Conn,
+    source: UnderlyingDefaultSource<Uint8Array>,
+    strategy: QueuingStrategy<Uint8Array>,
+  ) {
+    const pull = source.pull!;
+    super({ ...source, pull: (controller) => (this.#pulled = true, pull(controller)) }, strategy);
+    this.#conn = conn;
+  }
+
+  override pipeTo(
+    destination: WritableStream<Uint8Array>,
+    options: StreamPipeOptions = {},
+  ): Promise<void> {
+    if (
+      !(destination instanceof ConnWritable) || !destination.fresh || this.#pulled ||
+      this.locked || destination.locked
+    ) {
+      return super.pipeTo(destination, options);
+    }
+    return pipeConns(this, this.#conn, destination, destination.conn, options);
+  }
+}
+
+/** `conn.writable`: knows its connection, for {@linkcode ConnReadable.pipeTo}. */
+class ConnWritable extends WritableStream<Uint8Array> {
+  readonly conn: Conn;
+  #written = false;
+
+  constructor(conn: Conn, sink: UnderlyingSink<Uint8Array>) {
+    const write = sink.write!;
+    super({
+      ...sink,
+      write: (chunk, controller) => (this.#written = true, write(chunk, controller)),
+    });
+    this.conn = conn;
+  }
+
+  /** Nothing was written through the stream yet. */
+  get fresh(): boolean {
+    return !this.#written;
+  }
+}
+
+/** pipeTo() between two connections, as the Streams standard's pipe loop behaves. */
+async function pipeConns(
+  readable: ReadableStream<Uint8Array>,
+  from: Conn,
+  writable: WritableStream<Uint8Array>,
+  to: Conn,
+  { preventClose = false, preventAbort = false, preventCancel = false, signal }: StreamPipeOptions,
+): Promise<void> {
+  const reader = readable.getReader();
+  const writer = writable.getWriter();
+  let stop: ((reason: unknown) => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => (stop = reject));
+  aborted.catch(() => {});
+  const onAbort = () => stop!(signal!.reason);
+  try {
+    if (signal?.aborted) throw signal.reason;
+    signal?.addEventListener("abort", onAbort, { once: true });
+    for (;;) {
+      let chunk: Uint8Array | null;
+      try {
+        chunk = signal ? await Promise.race([from.read(), aborted]) : await from.read();
+      } catch (error) {
+        if (signal?.aborted && error === signal.reason) throw error;
+        // The source failed: abort the destination unless told not to.
+        if (!preventAbort) await writer.abort(error).catch(() => {});
+        throw error;
+      }
+      if (chunk === null) break;
+      try {
+        await (signal ? Promise.race([to.write(chunk), aborted]) : to.write(chunk));
+      } catch (error) {
+        if (signal?.aborted && error === signal.reason) throw error;
+        // The destination failed: cancel the source unless told not to.
+        if (!preventCancel) await reader.cancel(error).catch(() => {});
+        throw error;
+      }
+    }
+    if (!preventClose) await writer.close();
+  } catch (error) {
+    if (signal?.aborted && error === signal.reason) {
+      const actions: Promise<unknown>[] = [];
+      if (!preventAbort) actions.push(writer.abort(error));
+      if (!preventCancel) actions.push(reader.cancel(error));
+      await Promise.allSettled(actions);
+    }
+    throw error;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+    reader.releaseLock();
+    writer.releaseLock();
   }
 }

@@ -240,14 +240,21 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
         continue;
       }
       if (raw === null) return;
-      const address = addressKey(raw.remoteAddr);
-      const fromAddress = this.#perAddress.get(address) ?? 0;
-      const perAddress = this.#options.maxConnectionsPerAddress ?? Infinity;
-      if (this.#connections.size >= this.#maxConnections || fromAddress >= perAddress) {
+      if (this.#connections.size >= this.#maxConnections) {
         this.#reject(raw);
         continue;
       }
-      this.#perAddress.set(address, fromAddress + 1);
+      // Counted only when limited: a map update per connection otherwise buys nothing.
+      const perAddress = this.#options.maxConnectionsPerAddress;
+      if (perAddress !== undefined) {
+        const address = addressKey(raw.remoteAddr);
+        const fromAddress = this.#perAddress.get(address) ?? 0;
+        if (fromAddress >= perAddress) {
+          this.#reject(raw);
+          continue;
+        }
+        this.#perAddress.set(address, fromAddress + 1);
+      }
       const conn = new Conn(raw, this.#options);
       this.#counts.accepted++;
       this.#connections.set(conn, this.#handle(conn));
@@ -291,10 +298,13 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
       this.#timeouts[failure.timeout] = (this.#timeouts[failure.timeout] ?? 0) + 1;
     }
     this.#connections.delete(conn);
-    const address = addressKey(conn.remoteAddr);
-    const left = (this.#perAddress.get(address) ?? 1) - 1;
-    if (left > 0) this.#perAddress.set(address, left);
-    else this.#perAddress.delete(address);
+    if (this.#options.maxConnectionsPerAddress !== undefined) {
+      // The address counted at accept: the balancer's when a PROXY header named the client.
+      const address = addressKey(conn.proxiedBy ?? conn.remoteAddr);
+      const left = (this.#perAddress.get(address) ?? 1) - 1;
+      if (left > 0) this.#perAddress.set(address, left);
+      else this.#perAddress.delete(address);
+    }
     this.#counts.closed++;
     this.#counts.bytesIn += conn.bytesRead;
     this.#counts.bytesOut += conn.bytesWritten;

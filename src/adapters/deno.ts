@@ -89,6 +89,12 @@ function deno(): DenoApi {
 /** Smallest and largest read buffers: idle connections hold the small one. */
 const MIN_READ = 1024;
 const MAX_READ = 256 * 1024;
+/**
+ * Reads up to this size are copied out and the buffer is read into again; larger
+ * ones hand the buffer over. A fresh buffer per read costs a malloc and a memset
+ * (typed arrays over 64 bytes live outside V8's heap): more than a small copy.
+ */
+const COPY_MAX = 512;
 
 function toAddr(addr: DenoAddr): Addr {
   return addr.transport === "unix"
@@ -120,6 +126,7 @@ function wrapConn(conn: DenoConn, tlsContext?: string): RawConn {
     ? "unix socket"
     : `${remoteAddr.hostname}:${remoteAddr.port}`;
   let size = MIN_READ;
+  let spare: Uint8Array | undefined;
   let closed = false;
   const fail = (error: unknown, what: string) => {
     if (closed) throw new ConnectionClosedError(`Cannot ${what}: the connection is closed`);
@@ -129,7 +136,8 @@ function wrapConn(conn: DenoConn, tlsContext?: string): RawConn {
     localAddr,
     remoteAddr,
     async read() {
-      const buffer = new Uint8Array(size);
+      const buffer = spare?.length === size ? spare : new Uint8Array(size);
+      spare = undefined;
       let n: number | null;
       try {
         n = await conn.read(buffer);
@@ -140,11 +148,13 @@ function wrapConn(conn: DenoConn, tlsContext?: string): RawConn {
       // Grow when a read fills the buffer; shrink when reads are small again.
       if (n === size) size = Math.min(size * 2, MAX_READ);
       else if (n < size / 4) size = Math.max(size / 2, MIN_READ);
-      return n === buffer.length ? buffer : buffer.subarray(0, n);
+      if (n > COPY_MAX) return n === buffer.length ? buffer : buffer.subarray(0, n);
+      spare = buffer;
+      return buffer.slice(0, n);
     },
     async write(bytes) {
       try {
-        let offset = 0;
+        let offset = await conn.write(bytes);
         while (offset < bytes.length) offset += await conn.write(bytes.subarray(offset));
       } catch (error) {
         fail(error, "write to");

@@ -48,156 +48,231 @@ const describe = (options: TransportConnectOptions | TransportListenOptions) =>
 
 type Handshake = () => Promise<{ alpnProtocol: string | null }>;
 
-function wrapSocket(socket: net.Socket, path?: string, handshake?: Handshake): RawConn {
-  const localAddr: Addr = path !== undefined
-    ? { transport: "unix", path }
-    : netAddr(socket.localAddress, socket.localPort);
-  const remoteAddr: Addr = path !== undefined
-    ? { transport: "unix", path: "" }
-    : netAddr(socket.remoteAddress, socket.remotePort);
-  const peer = path !== undefined
-    ? `unix socket ${path}`
-    : `${socket.remoteAddress}:${socket.remotePort}`;
-  const queue: Uint8Array[] = [];
-  let queued = 0;
-  let ended = false;
-  let failure: unknown;
-  let waiter: { resolve: (chunk: Uint8Array | null) => void; reject: (e: unknown) => void } | null =
-    null;
-  let drainWaiter: { resolve: () => void; reject: (e: unknown) => void } | null = null;
+/** Where a socket keeps its {@linkcode SocketConn}, for the shared event listeners. */
+const STATE = Symbol("tcpkit.conn");
+type StatefulSocket = net.Socket & { [STATE]: SocketConn };
 
-  const settle = () => {
-    if (!waiter) return;
-    const w = waiter;
-    if (queue.length > 0) {
-      waiter = null;
-      const chunk = queue.shift()!;
-      queued -= chunk.length;
+// One set of listeners for every socket (`this` is the socket): a closure per
+// listener per connection costs memory on every idle connection.
+const LISTENERS = {
+  data(this: StatefulSocket, chunk: Uint8Array): void {
+    this[STATE].onData(chunk);
+  },
+  end(this: StatefulSocket): void {
+    this[STATE].onEnd();
+  },
+  error(this: StatefulSocket, error: Error): void {
+    this[STATE].onError(error);
+  },
+  drain(this: StatefulSocket): void {
+    this[STATE].onDrain();
+  },
+  close(this: StatefulSocket): void {
+    this[STATE].onClose();
+  },
+};
+
+interface Waiter<T> {
+  resolve: (value: T) => void;
+  reject: (error: unknown) => void;
+}
+
+/** A `node:net` socket as a {@linkcode RawConn}: methods on the prototype, state in fields. */
+class SocketConn implements RawConn {
+  readonly localAddr: Addr;
+  readonly remoteAddr: Addr;
+  readonly handshake: Handshake | undefined;
+  #socket: net.Socket;
+  #path: string | undefined;
+  #queue: Uint8Array[] = [];
+  #queued = 0;
+  #ended = false;
+  #failure: unknown;
+  #waiter: Waiter<Uint8Array | null> | null = null;
+  #drainWaiter: Waiter<void> | null = null;
+
+  constructor(socket: net.Socket, path?: string, handshake?: Handshake) {
+    this.#socket = socket;
+    this.#path = path;
+    this.handshake = handshake;
+    this.localAddr = path !== undefined
+      ? { transport: "unix", path }
+      : netAddr(socket.localAddress, socket.localPort);
+    this.remoteAddr = path !== undefined
+      ? { transport: "unix", path: "" }
+      : netAddr(socket.remoteAddress, socket.remotePort);
+    (socket as StatefulSocket)[STATE] = this;
+    for (const [event, listener] of Object.entries(LISTENERS)) socket.on(event, listener);
+  }
+
+  /** For messages; made when needed (a string per idle connection otherwise). */
+  get #peer(): string {
+    const addr = this.remoteAddr;
+    return addr.transport === "unix"
+      ? `unix socket ${this.#path}`
+      : `${addr.hostname}:${addr.port}`;
+  }
+
+  onData(chunk: Uint8Array): void {
+    this.#queue.push(toBytes(chunk));
+    this.#queued += chunk.length;
+    if (this.#queued >= READ_AHEAD) this.#socket.pause();
+    this.#settle();
+  }
+
+  onEnd(): void {
+    this.#ended = true;
+    this.#settle();
+  }
+
+  onError(error: Error): void {
+    this.#failure = error;
+    this.#settle();
+  }
+
+  onDrain(): void {
+    this.#drainWaiter?.resolve();
+    this.#drainWaiter = null;
+  }
+
+  onClose(): void {
+    this.#ended = true;
+    this.#settle();
+    this.#drainWaiter?.reject(
+      this.#failure ??
+        new ConnectionClosedError(`Cannot write to ${this.#peer}: the connection is closed`),
+    );
+    this.#drainWaiter = null;
+  }
+
+  #settle(): void {
+    const w = this.#waiter;
+    if (!w) return;
+    if (this.#queue.length > 0) {
+      this.#waiter = null;
+      const chunk = this.#queue.shift()!;
+      this.#queued -= chunk.length;
       w.resolve(chunk);
-    } else if (failure !== undefined) {
-      waiter = null;
-      w.reject(toTcpError(failure, `read from ${peer}`));
-    } else if (ended) {
-      waiter = null;
+    } else if (this.#failure !== undefined) {
+      this.#waiter = null;
+      w.reject(toTcpError(this.#failure, `read from ${this.#peer}`));
+    } else if (this.#ended) {
+      this.#waiter = null;
       w.resolve(null);
     }
-  };
-  const listeners = {
-    data: (chunk: Uint8Array) => {
-      queue.push(toBytes(chunk));
-      queued += chunk.length;
-      if (queued >= READ_AHEAD) socket.pause();
-      settle();
-    },
-    end: () => {
-      ended = true;
-      settle();
-    },
-    error: (error: Error) => {
-      failure = error;
-      settle();
-    },
-    drain: () => {
-      drainWaiter?.resolve();
-      drainWaiter = null;
-    },
-    close: () => {
-      ended = true;
-      settle();
-      drainWaiter?.reject(
-        failure ?? new ConnectionClosedError(`Cannot write to ${peer}: the connection is closed`),
-      );
-      drainWaiter = null;
-    },
-  };
-  for (const [event, listener] of Object.entries(listeners)) socket.on(event, listener);
+  }
 
   /** Hands the socket over to TLS: refused while plaintext that arrived first is unread. */
-  const handOver = (): void => {
-    const unread = queued + socket.readableLength;
+  #handOver(): void {
+    const unread = this.#queued + this.#socket.readableLength;
     if (unread > 0) {
       throw new TlsError(
-        `Cannot start TLS with ${peer}: ${unread} bytes of plaintext arrived before the upgrade and are unread ` +
+        `Cannot start TLS with ${this.#peer}: ${unread} bytes of plaintext arrived before the upgrade and are unread ` +
           `(refused: they would be taken as sent over TLS)`,
       );
     }
-    for (const [event, listener] of Object.entries(listeners)) socket.off(event, listener);
-  };
+    for (const [event, listener] of Object.entries(LISTENERS)) this.#socket.off(event, listener);
+  }
 
-  const writeError = (what: string) =>
-    failure !== undefined
-      ? toTcpError(failure, `${what} ${peer}`)
-      : new ConnectionClosedError(`Cannot ${what} ${peer}: the connection is closed`);
+  #writeError(what: string): Error {
+    return this.#failure !== undefined
+      ? toTcpError(this.#failure, `${what} ${this.#peer}`)
+      : new ConnectionClosedError(`Cannot ${what} ${this.#peer}: the connection is closed`);
+  }
 
-  return {
-    localAddr,
-    remoteAddr,
-    read() {
-      if (queue.length > 0) {
-        const chunk = queue.shift()!;
-        queued -= chunk.length;
-        if (queued < READ_AHEAD && socket.isPaused()) socket.resume();
-        return Promise.resolve(chunk);
-      }
-      if (socket.isPaused() && !ended) socket.resume();
-      return new Promise((resolve, reject) => {
-        waiter = { resolve, reject };
-        settle();
-      });
-    },
-    write(bytes) {
-      if (socket.destroyed || socket.writableEnded) return Promise.reject(writeError("write to"));
-      if (socket.write(bytes)) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => {
-        drainWaiter = { resolve, reject };
-      }).catch((error) => {
-        throw toTcpError(error, `write to ${peer}`);
-      });
-    },
-    closeWrite() {
-      if (socket.destroyed) return Promise.reject(writeError("close writing to"));
-      return new Promise((resolve) => socket.end(resolve));
-    },
-    close() {
-      if (socket.destroyed) return Promise.resolve();
-      return new Promise((resolve) => {
-        socket.once("close", () => resolve());
-        if (socket.writableEnded) socket.destroy();
-        else socket.end(() => socket.destroy());
-      });
-    },
-    abort() {
-      // A reset exists only for plain TCP; a Unix or TLS socket is just closed.
-      if (socket.destroyed) return;
-      if (path === undefined && !handshake) socket.resetAndDestroy();
-      else socket.destroy();
-    },
-    setNoDelay: (on) => void socket.setNoDelay(on),
-    setKeepAlive: (on, delayMs) => void socket.setKeepAlive(on, delayMs),
-    ref: () => void socket.ref(),
-    unref: () => void socket.unref(),
-    handshake,
-    async startTls(options) {
-      handOver();
-      const secure = tls.connect({
-        socket,
-        servername: options.serverName ?? options.hostname,
-        ca: options.caCerts ? [...options.caCerts] : undefined,
-        ALPNProtocols: options.alpn ? [...options.alpn] : undefined,
-      });
-      await new Promise<void>((resolve, reject) => {
-        secure.once("secureConnect", resolve);
-        secure.once("error", (error) => reject(toTlsError(error, `start TLS with ${peer}`)));
-      });
-      const alpnProtocol = secure.alpnProtocol || null;
-      return wrapSocket(secure, undefined, () => Promise.resolve({ alpnProtocol }));
-    },
-    startTlsServer(options) {
-      handOver();
-      const context = tls.createSecureContext({ cert: options.cert, key: options.key });
-      return Promise.resolve(acceptTls(socket, context, options.alpn));
-    },
-  };
+  read(): Promise<Uint8Array | null> {
+    const socket = this.#socket;
+    if (this.#queue.length > 0) {
+      const chunk = this.#queue.shift()!;
+      this.#queued -= chunk.length;
+      if (this.#queued < READ_AHEAD && socket.isPaused()) socket.resume();
+      return Promise.resolve(chunk);
+    }
+    if (socket.isPaused() && !this.#ended) socket.resume();
+    return new Promise((resolve, reject) => {
+      this.#waiter = { resolve, reject };
+      this.#settle();
+    });
+  }
+
+  write(bytes: Uint8Array): Promise<void> {
+    const socket = this.#socket;
+    if (socket.destroyed || socket.writableEnded) {
+      return Promise.reject(this.#writeError("write to"));
+    }
+    if (socket.write(bytes)) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.#drainWaiter = { resolve, reject };
+    }).catch((error) => {
+      throw toTcpError(error, `write to ${this.#peer}`);
+    });
+  }
+
+  closeWrite(): Promise<void> {
+    const socket = this.#socket;
+    if (socket.destroyed) return Promise.reject(this.#writeError("close writing to"));
+    return new Promise((resolve) => socket.end(resolve));
+  }
+
+  close(): Promise<void> {
+    const socket = this.#socket;
+    if (socket.destroyed) return Promise.resolve();
+    return new Promise((resolve) => {
+      socket.once("close", () => resolve());
+      if (socket.writableEnded) socket.destroy();
+      else socket.end(() => socket.destroy());
+    });
+  }
+
+  abort(): void {
+    const socket = this.#socket;
+    // A reset exists only for plain TCP; a Unix or TLS socket is just closed.
+    if (socket.destroyed) return;
+    if (this.#path === undefined && !this.handshake) socket.resetAndDestroy();
+    else socket.destroy();
+  }
+
+  setNoDelay(on: boolean): void {
+    this.#socket.setNoDelay(on);
+  }
+
+  setKeepAlive(on: boolean, delayMs?: number): void {
+    this.#socket.setKeepAlive(on, delayMs);
+  }
+
+  ref(): void {
+    this.#socket.ref();
+  }
+
+  unref(): void {
+    this.#socket.unref();
+  }
+
+  async startTls(options: Parameters<NonNullable<RawConn["startTls"]>>[0]): Promise<RawConn> {
+    this.#handOver();
+    const secure = tls.connect({
+      socket: this.#socket,
+      servername: options.serverName ?? options.hostname,
+      ca: options.caCerts ? [...options.caCerts] : undefined,
+      ALPNProtocols: options.alpn ? [...options.alpn] : undefined,
+    });
+    await new Promise<void>((resolve, reject) => {
+      secure.once("secureConnect", resolve);
+      secure.once("error", (error) => reject(toTlsError(error, `start TLS with ${this.#peer}`)));
+    });
+    const alpnProtocol = secure.alpnProtocol || null;
+    return wrapSocket(secure, undefined, () => Promise.resolve({ alpnProtocol }));
+  }
+
+  startTlsServer(options: Parameters<NonNullable<RawConn["startTlsServer"]>>[0]): Promise<RawConn> {
+    this.#handOver();
+    const context = tls.createSecureContext({ cert: options.cert, key: options.key });
+    return Promise.resolve(acceptTls(this.#socket, context, options.alpn));
+  }
+}
+
+function wrapSocket(socket: net.Socket, path?: string, handshake?: Handshake): RawConn {
+  return new SocketConn(socket, path, handshake);
 }
 
 /** Starts the server side of TLS on an accepted socket; the handshake completes in `handshake()`. */
