@@ -33,3 +33,18 @@ export function formatAddr(addr: Addr): string {
     ? `[${addr.hostname}]:${addr.port}`
     : `${addr.hostname}:${addr.port}`;
 }
+
+/**
+ * Names what a transport connects to or listens on, for messages:
+ * `host:port`, or `unix socket PATH`.
+ *
+ * @param target A hostname and port, or a Unix socket path.
+ * @returns The text.
+ */
+export function describeTarget(
+  target: { path: string } | { path?: undefined; hostname: string; port: number },
+): string {
+  return target.path !== undefined
+    ? `unix socket ${target.path}`
+    : `${target.hostname}:${target.port}`;
+}

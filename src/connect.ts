@@ -6,7 +6,7 @@
  */
 import { checkConnOptions, Conn, type ConnOptions } from "./conn.ts";
 import { AbortError, ConnectionRefusedError, TimeoutError, UnsupportedError } from "./errors.ts";
-import { checkPort } from "./_address.ts";
+import { checkPort, describeTarget } from "./_address.ts";
 import { encodeProxyHeader } from "./proxy/encode.ts";
 import type { ProxyHeader } from "./proxy/header.ts";
 import type { RawConn, TlsClientOptions, Transport, TransportConnectOptions } from "./transport.ts";
@@ -66,7 +66,7 @@ export async function connect(options: ConnectOptions): Promise<Conn> {
       throw new RangeError(`Cannot connect to ${hostname}:0: port must be between 1 and 65535`);
     }
   }
-  const target = path === undefined ? `${hostname}:${port}` : `unix socket ${path}`;
+  const target = describeTarget(path === undefined ? { hostname, port: port! } : { path });
   const signals = [signal, timeout === undefined ? undefined : AbortSignal.timeout(timeout)]
     .filter((s): s is AbortSignal => s !== undefined);
   const combined = signals.length > 0 ? AbortSignal.any(signals) : undefined;

@@ -6,6 +6,13 @@
  * @module
  */
 
+/**
+ * The most bytes a push-based adapter (Bun, Node) queues from the socket
+ * before it pauses reading: what "reading pauses the socket while nobody
+ * reads" means, the same for every adapter.
+ */
+export const READ_AHEAD: number = 64 * 1024;
+
 /** How a runtime provides a capability. */
 export type Support = "native" | "fallback" | "unsupported";
 

@@ -19,6 +19,8 @@ import {
   UnsupportedError,
 } from "../errors.ts";
 import { rmSync } from "node:fs";
+import { describeTarget } from "../_address.ts";
+import { READ_AHEAD } from "../transport.ts";
 import type {
   Addr,
   RawConn,
@@ -94,8 +96,6 @@ function bun(): BunApi {
   return api;
 }
 
-/** Bytes read ahead before the socket is paused. */
-const READ_AHEAD = 64 * 1024;
 /** Chunks up to this size are copied into a plain Uint8Array rather than viewed. */
 const COPY_MAX = 4096;
 
@@ -359,11 +359,6 @@ function alpnWire(protocols: readonly string[] | undefined): string | undefined 
   return protocols?.map((name) => String.fromCharCode(name.length) + name).join("");
 }
 
-const where = (options: TransportConnectOptions | TransportListenOptions) =>
-  options.path !== undefined
-    ? `unix socket ${options.path}`
-    : `${options.hostname}:${options.port}`;
-
 /** The transport on Bun's native sockets. */
 export const bunTransport: Transport = {
   name: "bun",
@@ -384,7 +379,7 @@ export const bunTransport: Transport = {
     const abort = () => state?.abort();
     signal?.addEventListener("abort", abort, { once: true });
     const secure = options.tls;
-    const context = `connect to ${where(options)}`;
+    const context = `connect to ${describeTarget(options)}`;
     const dialled = options.path === undefined
       ? { hostname: options.hostname, port: options.port }
       : undefined;
@@ -432,7 +427,7 @@ export const bunTransport: Transport = {
         w(state);
       },
       options.path,
-      options.tls ? `accept TLS on ${where(options)}` : undefined,
+      options.tls ? `accept TLS on ${describeTarget(options)}` : undefined,
     );
     try {
       if (options.path !== undefined) {
@@ -451,7 +446,7 @@ export const bunTransport: Transport = {
         });
       }
     } catch (error) {
-      return Promise.reject(toTcpError(error, `listen on ${where(options)}`));
+      return Promise.reject(toTcpError(error, `listen on ${describeTarget(options)}`));
     }
     const listener: RawListener = {
       addr: options.path !== undefined

@@ -12,6 +12,7 @@
  * @module
  */
 import { ConnectionClosedError, toTcpError, toTlsError, UnsupportedError } from "../errors.ts";
+import { describeTarget } from "../_address.ts";
 import type {
   Addr,
   RawConn,
@@ -113,11 +114,6 @@ function reusePortSupport(): Support {
     ? "native"
     : "unsupported";
 }
-
-const where = (options: TransportConnectOptions | TransportListenOptions) =>
-  options.path !== undefined
-    ? `unix socket ${options.path}`
-    : `${options.hostname}:${options.port}`;
 
 function wrapConn(conn: DenoConn, tlsContext?: string): RawConn {
   const localAddr = toAddr(conn.localAddr);
@@ -254,7 +250,7 @@ export const denoTransport: Transport = {
       }
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
-      throw toTcpError(error, `connect to ${where(options)}`);
+      throw toTcpError(error, `connect to ${describeTarget(options)}`);
     }
   },
   async listen(options) {
@@ -277,7 +273,7 @@ export const denoTransport: Transport = {
           : api.listen(reusePort ? { hostname, port, reusePort } : { hostname, port });
       }
     } catch (error) {
-      throw toTcpError(error, `listen on ${where(options)}`);
+      throw toTcpError(error, `listen on ${describeTarget(options)}`);
     }
     let closed = false;
     let accepting: Promise<unknown> = Promise.resolve();
@@ -289,12 +285,15 @@ export const denoTransport: Transport = {
             const next = listener.accept();
             accepting = next.catch(() => {});
             const conn = await next;
-            return wrapConn(conn, options.tls ? `accept TLS on ${where(options)}` : undefined);
+            return wrapConn(
+              conn,
+              options.tls ? `accept TLS on ${describeTarget(options)}` : undefined,
+            );
           } catch (error) {
             if (closed) break;
             // A connection reset before it was accepted: wait for the next one.
             if ((error as { name?: string }).name !== "ConnectionReset") {
-              throw toTcpError(error, `accept on ${where(options)}`);
+              throw toTcpError(error, `accept on ${describeTarget(options)}`);
             }
           }
         }

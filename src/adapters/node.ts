@@ -15,6 +15,8 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import { ConnectionClosedError, TlsError, toTcpError, toTlsError } from "../errors.ts";
 import { rmSync } from "node:fs";
+import { describeTarget } from "../_address.ts";
+import { READ_AHEAD } from "../transport.ts";
 import type {
   Addr,
   NetAddr,
@@ -25,9 +27,6 @@ import type {
   TransportListenOptions,
 } from "../transport.ts";
 import { bindTransport, type BoundApi } from "../bind.ts";
-
-/** Bytes read ahead before the socket is paused. */
-const READ_AHEAD = 64 * 1024;
 
 const [MAJOR, MINOR] =
   (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node
@@ -40,11 +39,6 @@ function netAddr(address: string | undefined, port: number | undefined): NetAddr
 function toBytes(chunk: Uint8Array): Uint8Array {
   return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }
-
-const describe = (options: TransportConnectOptions | TransportListenOptions) =>
-  options.path !== undefined
-    ? `unix socket ${options.path}`
-    : `${options.hostname}:${options.port}`;
 
 type Handshake = () => Promise<{ alpnProtocol: string | null }>;
 
@@ -333,11 +327,11 @@ export const nodeTransport: Transport = {
       if (secure) signal?.addEventListener("abort", () => socket.destroy(), { once: true });
       const onError = (error: Error) => {
         if (signal?.aborted) return reject(signal.reason);
-        const tcp = toTcpError(error, `connect to ${describe(options)}`);
+        const tcp = toTcpError(error, `connect to ${describeTarget(options)}`);
         // A refused or unreachable peer is the same error with TLS or without.
         reject(
           secure && !(tcp.code === "ECONNREFUSED" || tcp.code === "ENOTFOUND")
-            ? toTlsError(error, `connect to ${describe(options)}`)
+            ? toTlsError(error, `connect to ${describeTarget(options)}`)
             : tcp,
         );
       };
@@ -375,7 +369,10 @@ export const nodeTransport: Transport = {
     });
     if (options.path !== undefined && options.replaceStale) rmSync(options.path, { force: true });
     return new Promise((resolve, reject) => {
-      server.once("error", (error) => reject(toTcpError(error, `listen on ${describe(options)}`)));
+      server.once(
+        "error",
+        (error) => reject(toTcpError(error, `listen on ${describeTarget(options)}`)),
+      );
       const ready = () => {
         const address = server.address();
         const listener: RawListener = {
