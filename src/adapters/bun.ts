@@ -21,15 +21,7 @@ import {
 import { rmSync } from "node:fs";
 import { describeTarget } from "../_address.ts";
 import { READ_AHEAD } from "../transport.ts";
-import type {
-  Addr,
-  RawConn,
-  RawListener,
-  TlsClientOptions,
-  Transport,
-  TransportConnectOptions,
-  TransportListenOptions,
-} from "../transport.ts";
+import type { Addr, RawConn, RawListener, TlsClientOptions, Transport } from "../transport.ts";
 import { bindTransport, type BoundApi } from "../bind.ts";
 
 interface BunSocket {

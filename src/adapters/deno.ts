@@ -13,15 +13,7 @@
  */
 import { ConnectionClosedError, toTcpError, toTlsError, UnsupportedError } from "../errors.ts";
 import { describeTarget } from "../_address.ts";
-import type {
-  Addr,
-  RawConn,
-  RawListener,
-  Support,
-  Transport,
-  TransportConnectOptions,
-  TransportListenOptions,
-} from "../transport.ts";
+import type { Addr, RawConn, RawListener, Support, Transport } from "../transport.ts";
 import { bindTransport, type BoundApi } from "../bind.ts";
 
 type DenoAddr = { transport: "tcp"; hostname: string; port: number } | {

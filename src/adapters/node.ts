@@ -17,15 +17,7 @@ import { ConnectionClosedError, TlsError, toTcpError, toTlsError } from "../erro
 import { rmSync } from "node:fs";
 import { describeTarget } from "../_address.ts";
 import { READ_AHEAD } from "../transport.ts";
-import type {
-  Addr,
-  NetAddr,
-  RawConn,
-  RawListener,
-  Transport,
-  TransportConnectOptions,
-  TransportListenOptions,
-} from "../transport.ts";
+import type { Addr, NetAddr, RawConn, RawListener, Transport } from "../transport.ts";
 import { bindTransport, type BoundApi } from "../bind.ts";
 
 const [MAJOR, MINOR] =
