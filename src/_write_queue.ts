@@ -14,7 +14,7 @@ interface PendingWrite {
   reject?: (error: unknown) => void;
 }
 
-/** The host's method that sends bytes; resolves once the transport has taken them all. */
+/** The host's method that sends bytes: `undefined` when the transport took them at once, else a promise. */
 export const SEND = Symbol("send");
 /** The host's method called after each slice the transport took. */
 export const SENT = Symbol("sent");
@@ -26,7 +26,7 @@ export const SEND_FAILED = Symbol("sendFailed");
  * itself, so that a queue costs no closures per connection.
  */
 export interface WriteQueueHost {
-  [SEND](bytes: Uint8Array): Promise<void>;
+  [SEND](bytes: Uint8Array): Promise<void> | undefined;
   [SENT](length: number): void;
   [SEND_FAILED](error: unknown): unknown;
 }
@@ -44,9 +44,9 @@ export interface WriteQueueOptions {
 const RESOLVED: Promise<void> = Promise.resolve();
 
 /**
- * Writes in order, with a count of the bytes waiting. The pump is a chain of
- * promise callbacks, not an async function: a write that goes straight to the
- * transport (the usual case) then costs one promise, not three.
+ * Writes in order, with a count of the bytes waiting. The pump is a loop
+ * while the transport takes bytes at once (the usual case on Bun and Node: a
+ * write then costs no promise) and promise callbacks while it does not.
  */
 export class WriteQueue {
   #host: WriteQueueHost;
@@ -109,33 +109,41 @@ export class WriteQueue {
     this.#pending = 0;
   }
 
-  /** Hands the next slice of the first write to the transport. */
+  /**
+   * Hands slices to the transport while it takes them at once; a slice it
+   * takes later resumes the pump from its promise.
+   */
   #pump(): void {
-    const sliceSize = this.#sliceSize;
     this.#pumping = true;
-    const item = this.#queue[0];
-    const end = Math.min(item.bytes.length, item.offset + sliceSize);
-    const slice = item.offset === 0 && end === item.bytes.length
-      ? item.bytes
-      : item.bytes.subarray(item.offset, end);
-    item.offset = end;
-    this.#inFlight = slice.length;
-    this.#watchdog?.arm();
-    this.#host[SEND](slice).then(() => this.#sent(), (error) => this.#failed(error));
+    do {
+      const item = this.#queue[0];
+      const end = Math.min(item.bytes.length, item.offset + this.#sliceSize);
+      const slice = item.offset === 0 && end === item.bytes.length
+        ? item.bytes
+        : item.bytes.subarray(item.offset, end);
+      item.offset = end;
+      this.#inFlight = slice.length;
+      this.#watchdog?.arm();
+      const sending = this.#host[SEND](slice);
+      if (sending !== undefined) {
+        sending.then(() => this.#sent() && this.#pump(), (error) => this.#failed(error));
+        return;
+      }
+    } while (this.#sent());
   }
 
-  #sent(): void {
+  /** Accounts for the slice the transport took; tells whether more waits. */
+  #sent(): boolean {
     this.#watchdog?.disarm();
     this.#host[SENT](this.#inFlight);
     const item = this.#queue[0];
     // clear() emptied the queue meanwhile.
     if (item === undefined) return this.#stopped();
-    if (item.offset < item.bytes.length) return this.#pump();
+    if (item.offset < item.bytes.length) return true;
     this.#queue.shift();
     this.#pending -= item.bytes.length;
     item.resolve?.();
-    if (this.#queue.length > 0) return this.#pump();
-    this.#stopped();
+    return this.#queue.length > 0 || this.#stopped();
   }
 
   #failed(error: unknown): void {
@@ -144,10 +152,12 @@ export class WriteQueue {
     this.#stopped();
   }
 
-  #stopped(): void {
+  /** The pump stops: nothing waits. @returns false, for `#sent()`. */
+  #stopped(): false {
     this.#pumping = false;
     const waiters = this.#idleWaiters;
     this.#idleWaiters = undefined;
     if (waiters) { for (const resolve of waiters) resolve(); }
+    return false;
   }
 }

@@ -25,12 +25,22 @@ import {
 } from "./errors.ts";
 import { decodeProxyHeader, type DecodeProxyHeaderOptions } from "./proxy/decode.ts";
 import type { ProxyHeader } from "./proxy/header.ts";
-import type { Addr, RawConn, TlsClientOptions, TlsServerOptions } from "./transport.ts";
+import type {
+  Addr,
+  RawConn,
+  ReadHandler,
+  TlsClientOptions,
+  TlsServerOptions,
+} from "./transport.ts";
 
 const encoder = new TextEncoder();
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
-/** Conn's read() as an iterator result, for ChunkIterator: one promise per chunk, not two. */
-const NEXT_RESULT = Symbol("nextResult");
+/** For the iterators: the next chunk or frame as an iterator result, one promise each. @internal */
+const NEXT = Symbol("next");
+/** For {@linkcode PendingRead}: the transport delivered. @internal */
+const ON_READ = Symbol("onRead");
+/** For {@linkcode PendingRead}: the transport's read failed. @internal */
+const ON_READ_ERROR = Symbol("onReadError");
 
 function toResult<T>(value: T | null): IteratorResult<T, undefined> {
   return value === null ? DONE : { done: false, value };
@@ -90,8 +100,8 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
   #proxiedBy: Addr | undefined;
   #buffer = new ByteBuffer();
   #eof = false;
+  /** Whether a read call is in progress (one at a time). */
   #reading = false;
-  #inFrame = false;
   #writes: WriteQueue;
   #writeClosed = false;
   #done = false;
@@ -298,12 +308,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
    * @throws {TimeoutError} When a timeout closed the connection.
    */
   read(): Promise<Uint8Array | null> {
-    const chunk = this.#buffer.shift();
-    if (chunk) return Promise.resolve(chunk);
-    const dog = this.#readDog;
-    if (!dog) return this.#pull();
-    dog.arm();
-    return this.#pull().finally(() => dog.disarm());
+    return this.#readChunk(false);
   }
 
   /**
@@ -325,18 +330,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
         `Cannot read ${length} bytes: more than maxReadBuffer ${this.#maxReadBuffer}`,
       );
     }
-    return await this.#readWhole(async () => {
-      while (this.#buffer.length < length) {
-        const chunk = await this.#pull();
-        if (chunk === null) {
-          throw new TruncatedFrameError(
-            `Cannot read ${length} bytes: stream ended after ${this.#buffer.length} bytes`,
-          );
-        }
-        this.#buffer.push(chunk);
-      }
-      return this.#buffer.take(length);
-    });
+    return (await this.readFrame(exactly(length)))!;
   }
 
   /**
@@ -377,29 +371,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
    * @returns The frame, or `null` at the end of the stream.
    */
   readFrame<T>(decoder: Decoder<T>): Promise<T | null> {
-    // A frame already buffered needs no async machinery (a failed decode still goes the slow way).
-    if (!this.#inFrame && this.#buffer.length > 0) {
-      try {
-        const frame = decoder.decode(this.#buffer);
-        if (frame !== null) return Promise.resolve(frame);
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    }
-    return this.#readWhole(async () => {
-      for (;;) {
-        const frame = decoder.decode(this.#buffer);
-        if (frame !== null) return frame;
-        if (this.#buffer.length > this.#maxReadBuffer) {
-          throw new FrameTooLargeError(
-            `Cannot read frame: ${this.#buffer.length} bytes buffered, more than maxReadBuffer ${this.#maxReadBuffer}`,
-          );
-        }
-        const chunk = await this.#pull();
-        if (chunk === null) return decoder.decodeEof(this.#buffer);
-        this.#buffer.push(chunk);
-      }
-    });
+    return this.#readFrame(decoder, false);
   }
 
   /**
@@ -552,22 +524,43 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
     return new ChunkIterator(this);
   }
 
-  /** read() resolving to an iterator result: one promise per chunk. @internal */
-  [NEXT_RESULT](): Promise<IteratorResult<Uint8Array, undefined>> {
-    const chunk = this.#buffer.shift();
-    if (chunk) return Promise.resolve({ done: false, value: chunk });
-    if (this.#readDog || this.#failure || this.#eof || this.#reading) {
-      return this.read().then(toResult);
+  /** For the iterators: the next chunk, or frame with a decoder, as an iterator result. @internal */
+  [NEXT]<T>(decoder?: Decoder<T>): Promise<IteratorResult<T | Uint8Array, undefined>> {
+    return decoder ? this.#readFrame(decoder, true) : this.#readChunk(true);
+  }
+
+  /** For {@linkcode PendingRead}: a chunk, or the end of the stream, arrived. @internal */
+  [ON_READ](read: PendingRead, bytes: Uint8Array | null): void {
+    let value: unknown;
+    try {
+      const chunk = this.#onChunk(bytes);
+      const decoder = read.decoder;
+      if (decoder === undefined) value = chunk;
+      else if (chunk === null) value = decoder.decodeEof(this.#buffer);
+      else {
+        this.#buffer.push(chunk);
+        value = decoder.decode(this.#buffer);
+        if (value === null) {
+          this.#checkReadBuffer();
+          return this.#raw.read(read);
+        }
+      }
+    } catch (error) {
+      this.#endRead();
+      return read.reject(error);
     }
-    this.#reading = true;
-    return this.#raw.read().then(
-      (chunk) => toResult(this.#onChunk(chunk)),
-      (error) => this.#onReadError(error),
-    );
+    this.#endRead();
+    read.resolve(read.asResult ? toResult(value) : value);
+  }
+
+  /** For {@linkcode PendingRead}: the transport's read failed. @internal */
+  [ON_READ_ERROR](read: PendingRead, error: unknown): void {
+    this.#endRead();
+    read.reject(this.#fail(error));
   }
 
   /** For the write queue: hands bytes to the transport. @internal */
-  [SEND](bytes: Uint8Array): Promise<void> {
+  [SEND](bytes: Uint8Array): Promise<void> | undefined {
     return this.#raw.write(bytes);
   }
 
@@ -595,41 +588,69 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
     return formatAddr(this.remoteAddr);
   }
 
-  /** Runs a whole-frame read under one read timeout. */
-  async #readWhole<T>(read: () => Promise<T>): Promise<T> {
-    if (this.#inFrame) return await read();
-    this.#inFrame = true;
-    this.#readDog?.arm();
-    try {
-      return await read();
-    } finally {
-      this.#inFrame = false;
-      this.#readDog?.disarm();
-    }
+  /** A chunk: from the buffer, else from the transport. */
+  #readChunk(asResult: boolean): Promise<never> {
+    const chunk = this.#reading ? undefined : this.#buffer.shift();
+    if (chunk) return Promise.resolve(asResult ? { done: false, value: chunk } : chunk) as never;
+    const refused = this.#refuseRead();
+    if (refused) return refused;
+    if (this.#eof) return Promise.resolve(asResult ? DONE : null) as never;
+    return this.#startRead(undefined, asResult);
   }
 
-  /**
-   * The next chunk from the transport. Plain promise chaining, not an async
-   * function: an idle connection holds this pending read, so it is kept small.
-   */
-  #pull(): Promise<Uint8Array | null> {
+  /** A frame: decoded from the buffer when it holds one, else read until it does. */
+  #readFrame<T>(decoder: Decoder<T>, asResult: boolean): Promise<never> {
+    if (!this.#reading && (this.#buffer.length > 0 || this.#eof)) {
+      try {
+        let frame = this.#buffer.length > 0 ? decoder.decode(this.#buffer) : null;
+        if (frame === null && this.#eof && !this.#failure) frame = decoder.decodeEof(this.#buffer);
+        if (frame !== null || (this.#eof && !this.#failure)) {
+          return Promise.resolve(asResult ? toResult(frame) : frame) as never;
+        }
+        this.#checkReadBuffer();
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    return this.#refuseRead() ?? this.#startRead(decoder, asResult);
+  }
+
+  /** Why no read can start now, as a rejected promise; `undefined` when one can. */
+  #refuseRead(): Promise<never> | undefined {
     if (this.#failure) return Promise.reject(this.#failure);
-    if (this.#eof) return Promise.resolve(null);
     if (this.#reading) {
       return Promise.reject(
         new TypeError(`Cannot read from ${this.#peer}: another read is pending`),
       );
     }
+  }
+
+  /** Reads from the transport until a chunk, or a whole frame, is in; under one read timeout. */
+  #startRead(decoder: Decoder<unknown> | undefined, asResult: boolean): Promise<never> {
     this.#reading = true;
-    return this.#raw.read().then(
-      (chunk) => this.#onChunk(chunk),
-      (error) => this.#onReadError(error),
+    this.#readDog?.arm();
+    return new Promise((resolve, reject) =>
+      this.#raw.read(
+        new PendingRead(this, decoder, asResult, resolve as (value: unknown) => void, reject),
+      )
     );
   }
 
-  // Methods, not arrow-function fields: a field is a closure on every connection.
-  #onChunk(chunk: Uint8Array | null): Uint8Array | null {
+  #endRead(): void {
     this.#reading = false;
+    this.#readDog?.disarm();
+  }
+
+  #checkReadBuffer(): void {
+    if (this.#buffer.length > this.#maxReadBuffer) {
+      throw new FrameTooLargeError(
+        `Cannot read frame: ${this.#buffer.length} bytes buffered, more than maxReadBuffer ${this.#maxReadBuffer}`,
+      );
+    }
+  }
+
+  /** Accounts for what the transport delivered; throws when the connection failed meanwhile. */
+  #onChunk(chunk: Uint8Array | null): Uint8Array | null {
     // A timeout or abort while the read waited wins over what the runtime said.
     if (this.#failure) throw this.#failure;
     if (chunk === null) {
@@ -642,11 +663,6 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
       this.#idle?.arm();
     }
     return chunk;
-  }
-
-  #onReadError(error: unknown): never {
-    this.#reading = false;
-    throw this.#fail(error);
   }
 
   #watchdog(kind: TimeoutKind, ms: number | undefined, what: string): Watchdog | undefined {
@@ -716,6 +732,54 @@ export function checkConnOptions(options: ConnOptions): void {
 }
 
 /**
+ * One read in progress: what the transport delivers to, and what the
+ * caller's promise settles from (the only promise a chunk or frame costs).
+ */
+class PendingRead implements ReadHandler {
+  readonly conn: Conn;
+  /** Absent for a chunk; a frame's decoder otherwise. */
+  readonly decoder: Decoder<unknown> | undefined;
+  /** Whether the promise resolves to an iterator result. */
+  readonly asResult: boolean;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+
+  constructor(
+    conn: Conn,
+    decoder: Decoder<unknown> | undefined,
+    asResult: boolean,
+    resolve: (value: unknown) => void,
+    reject: (error: unknown) => void,
+  ) {
+    this.conn = conn;
+    this.decoder = decoder;
+    this.asResult = asResult;
+    this.resolve = resolve;
+    this.reject = reject;
+  }
+
+  chunk(bytes: Uint8Array | null): void {
+    this.conn[ON_READ](this, bytes);
+  }
+
+  error(error: unknown): void {
+    this.conn[ON_READ_ERROR](this, error);
+  }
+}
+
+/** `readExact(length)` as a decoder: what the stream ends without is truncated. */
+function exactly(length: number): Decoder<Uint8Array> {
+  return {
+    decode: (buffer) => buffer.length >= length ? buffer.take(length) : null,
+    decodeEof(buffer) {
+      throw new TruncatedFrameError(
+        `Cannot read ${length} bytes: stream ended after ${buffer.length} bytes`,
+      );
+    },
+  };
+}
+
+/**
  * `for await (const chunk of conn)`: a plain iterator, not an async generator
  * (it is what an idle echo handler holds); next() is one read.
  */
@@ -727,7 +791,7 @@ class ChunkIterator implements AsyncIterableIterator<Uint8Array, undefined, unde
   }
 
   next(): Promise<IteratorResult<Uint8Array, undefined>> {
-    return this.#conn[NEXT_RESULT]();
+    return this.#conn[NEXT]() as Promise<IteratorResult<Uint8Array, undefined>>;
   }
 
   return(): Promise<IteratorResult<Uint8Array, undefined>> {
@@ -750,7 +814,7 @@ class FrameIterator<T> implements AsyncIterableIterator<T, undefined, undefined>
   }
 
   next(): Promise<IteratorResult<T, undefined>> {
-    return this.#conn.readFrame(this.#decoder).then(toResult);
+    return this.#conn[NEXT](this.#decoder) as Promise<IteratorResult<T, undefined>>;
   }
 
   return(): Promise<IteratorResult<T, undefined>> {

@@ -266,9 +266,9 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
     if (!this.#busyReply) return raw.abort();
     // Best effort: the reply must not hold the server up, so a peer that does not take it is cut.
     const timer = setTimeout(() => raw.abort(), 1000);
-    raw.write(this.#busyReply).then(() => raw.close()).catch(() => raw.abort()).finally(() =>
-      clearTimeout(timer)
-    );
+    (raw.write(this.#busyReply) ?? Promise.resolve()).then(() => raw.close()).catch(() =>
+      raw.abort()
+    ).finally(() => clearTimeout(timer));
   }
 
   async #handle(conn: Conn): Promise<void> {

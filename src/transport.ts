@@ -106,24 +106,38 @@ export type TransportListenOptions =
   };
 
 /**
+ * Where {@linkcode RawConn.read} delivers: exactly one method is called,
+ * once, possibly before `read()` returns.
+ */
+export interface ReadHandler {
+  /** The next chunk (it belongs to the handler), or `null` once the peer has sent FIN. */
+  chunk(bytes: Uint8Array | null): void;
+  /** The read failed, with an error from `src/errors.ts`. */
+  error(error: unknown): void;
+}
+
+/**
  * One native connection, seen through a pull interface. Reads pause the
- * socket while nobody reads; writes resolve once every byte is taken.
+ * socket while nobody reads; writes finish once every byte is taken.
  * Failures are errors from `src/errors.ts`, never native ones.
+ *
+ * Both directions are synchronous where the runtime allows: a read of bytes
+ * already received calls its handler at once, and a write the runtime takes
+ * whole returns `undefined`. A message then costs the core no promise of the
+ * transport's: what is left is the caller's own `await`.
  */
 export interface RawConn {
   readonly localAddr: Addr;
   readonly remoteAddr: Addr;
+  /** Asks for the next chunk, delivered to `handler`. Never called again before that. */
+  read(handler: ReadHandler): void;
   /**
-   * The next chunk of bytes, or `null` once the peer has sent FIN. The chunk
-   * belongs to the caller. Never called again before it settles.
+   * Hands bytes to the runtime, retrying partial writes and waiting for drain:
+   * `undefined` when it took every byte at once, else a promise that resolves
+   * once it has. The bytes must not change afterwards. Never called again
+   * before the promise settles.
    */
-  read(): Promise<Uint8Array | null>;
-  /**
-   * Resolves once the runtime has taken every byte, retrying partial writes
-   * and waiting for drain. The bytes must not change afterwards. Never called
-   * again before it settles.
-   */
-  write(bytes: Uint8Array): Promise<void>;
+  write(bytes: Uint8Array): Promise<void> | undefined;
   /** Sends FIN once written bytes are out; reading goes on. */
   closeWrite(): Promise<void>;
   /** Closes both directions after written bytes are out. */

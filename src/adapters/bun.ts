@@ -21,7 +21,14 @@ import {
 import { rmSync } from "node:fs";
 import { describeTarget } from "../_address.ts";
 import { READ_AHEAD } from "../transport.ts";
-import type { Addr, RawConn, RawListener, TlsClientOptions, Transport } from "../transport.ts";
+import type {
+  Addr,
+  RawConn,
+  RawListener,
+  ReadHandler,
+  TlsClientOptions,
+  Transport,
+} from "../transport.ts";
 import { bindTransport, type BoundApi } from "../bind.ts";
 
 interface BunSocket {
@@ -103,8 +110,7 @@ class SocketState implements RawConn {
   #ended = false;
   #closed = false;
   #failure: unknown;
-  #reader: { resolve: (chunk: Uint8Array | null) => void; reject: (e: unknown) => void } | null =
-    null;
+  #reader: ReadHandler | null = null;
   #writer: { bytes: Uint8Array; resolve: () => void; reject: (e: unknown) => void } | null = null;
 
   /** TLS only: settles when Bun reports the handshake. */
@@ -155,7 +161,12 @@ class SocketState implements RawConn {
     const bytes = chunk.length <= COPY_MAX
       ? new Uint8Array(chunk)
       : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    if (this.#reader && this.#queue.length === 0) return this.#settle(bytes);
+    const reader = this.#reader;
+    // A reader waits only while nothing is queued.
+    if (reader !== null) {
+      this.#reader = null;
+      return reader.chunk(bytes);
+    }
     this.#queue.push(bytes);
     this.#queued += bytes.length;
     if (this.#queued >= READ_AHEAD && !this.#paused) {
@@ -186,7 +197,9 @@ class SocketState implements RawConn {
   onEnd(): void {
     if (this.#upgraded) return; // the TLS socket has taken over
     this.#ended = true;
-    if (this.#reader && this.#queue.length === 0) this.#settle(null);
+    const reader = this.#reader;
+    this.#reader = null;
+    if (reader !== null) this.#readEnd(reader);
   }
 
   onClose(error?: unknown): void {
@@ -201,11 +214,10 @@ class SocketState implements RawConn {
     this.#closeWaiter?.();
   }
 
-  #settle(chunk: Uint8Array | null): void {
-    const reader = this.#reader!;
-    this.#reader = null;
-    if (chunk === null && this.#failure !== undefined) reader.reject(this.#error("read from"));
-    else reader.resolve(chunk);
+  /** The end of the stream, or its failure. */
+  #readEnd(reader: ReadHandler): void {
+    if (this.#failure !== undefined) reader.error(this.#error("read from"));
+    else reader.chunk(null);
   }
 
   /**
@@ -225,29 +237,25 @@ class SocketState implements RawConn {
       : new ConnectionClosedError(`Cannot ${what} ${this.#peer}: the connection is closed`);
   }
 
-  read(): Promise<Uint8Array | null> {
+  read(reader: ReadHandler): void {
     const chunk = this.#queue.shift();
-    if (chunk) {
+    if (chunk !== undefined) {
       this.#queued -= chunk.length;
       if (this.#paused && this.#queued < READ_AHEAD) {
         this.#paused = false;
         this.#socket.resume();
       }
-      return Promise.resolve(chunk);
+      return reader.chunk(chunk);
     }
-    if (this.#ended) {
-      return this.#failure !== undefined
-        ? Promise.reject(this.#error("read from"))
-        : Promise.resolve(null);
-    }
-    return new Promise((resolve, reject) => (this.#reader = { resolve, reject }));
+    if (this.#ended) return this.#readEnd(reader);
+    this.#reader = reader;
   }
 
-  write(bytes: Uint8Array): Promise<void> {
+  write(bytes: Uint8Array): Promise<void> | undefined {
     if (this.#closed) return Promise.reject(this.#error("write to"));
     const n = this.#socket.write(bytes);
     if (n < 0) return Promise.reject(this.#writeFailed());
-    if (n === bytes.length) return Promise.resolve();
+    if (n === bytes.length) return undefined;
     return new Promise((resolve, reject) => {
       this.#writer = { bytes: bytes.subarray(Math.max(n, 0)), resolve, reject };
     });

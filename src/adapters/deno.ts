@@ -13,7 +13,7 @@
  */
 import { ConnectionClosedError, toTcpError, toTlsError, UnsupportedError } from "../errors.ts";
 import { describeTarget } from "../_address.ts";
-import type { Addr, RawConn, RawListener, Support, Transport } from "../transport.ts";
+import type { Addr, RawConn, RawListener, ReadHandler, Support, Transport } from "../transport.ts";
 import { bindTransport, type BoundApi } from "../bind.ts";
 
 type DenoAddr = { transport: "tcp"; hostname: string; port: number } | {
@@ -116,29 +116,33 @@ function wrapConn(conn: DenoConn, tlsContext?: string): RawConn {
   let size = MIN_READ;
   let spare: Uint8Array | undefined;
   let closed = false;
+  const failure = (error: unknown, what: string) =>
+    closed
+      ? new ConnectionClosedError(`Cannot ${what}: the connection is closed`)
+      : toTcpError(error, `${what} ${peer}`);
   const fail = (error: unknown, what: string) => {
-    if (closed) throw new ConnectionClosedError(`Cannot ${what}: the connection is closed`);
-    throw toTcpError(error, `${what} ${peer}`);
+    throw failure(error, what);
+  };
+  /** The bytes a read of `n` into `buffer` brought, sized for the next read. */
+  const received = (buffer: Uint8Array, n: number | null): Uint8Array | null => {
+    if (n === null) return null;
+    // Grow when a read fills the buffer; shrink when reads are small again.
+    if (n === size) size = Math.min(size * 2, MAX_READ);
+    else if (n < size / 4) size = Math.max(size / 2, MIN_READ);
+    if (n > COPY_MAX) return n === buffer.length ? buffer : buffer.subarray(0, n);
+    spare = buffer;
+    return buffer.slice(0, n);
   };
   return {
     localAddr,
     remoteAddr,
-    async read() {
+    read(reader: ReadHandler) {
       const buffer = spare?.length === size ? spare : new Uint8Array(size);
       spare = undefined;
-      let n: number | null;
-      try {
-        n = await conn.read(buffer);
-      } catch (error) {
-        return fail(error, "read from");
-      }
-      if (n === null) return null;
-      // Grow when a read fills the buffer; shrink when reads are small again.
-      if (n === size) size = Math.min(size * 2, MAX_READ);
-      else if (n < size / 4) size = Math.max(size / 2, MIN_READ);
-      if (n > COPY_MAX) return n === buffer.length ? buffer : buffer.subarray(0, n);
-      spare = buffer;
-      return buffer.slice(0, n);
+      conn.read(buffer).then(
+        (n) => reader.chunk(received(buffer, n)),
+        (error) => reader.error(failure(error, "read from")),
+      );
     },
     async write(bytes) {
       try {

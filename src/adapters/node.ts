@@ -17,7 +17,7 @@ import { ConnectionClosedError, TlsError, toTcpError, toTlsError } from "../erro
 import { rmSync } from "node:fs";
 import { describeTarget } from "../_address.ts";
 import { READ_AHEAD } from "../transport.ts";
-import type { Addr, NetAddr, RawConn, RawListener, Transport } from "../transport.ts";
+import type { Addr, NetAddr, RawConn, RawListener, ReadHandler, Transport } from "../transport.ts";
 import { bindTransport, type BoundApi } from "../bind.ts";
 
 const [MAJOR, MINOR] =
@@ -72,9 +72,10 @@ class SocketConn implements RawConn {
   #path: string | undefined;
   #queue: Uint8Array[] = [];
   #queued = 0;
+  #paused = false;
   #ended = false;
   #failure: unknown;
-  #waiter: Waiter<Uint8Array | null> | null = null;
+  #reader: ReadHandler | null = null;
   #drainWaiter: Waiter<void> | null = null;
 
   constructor(socket: net.Socket, path?: string, handshake?: Handshake) {
@@ -89,6 +90,7 @@ class SocketConn implements RawConn {
       : netAddr(socket.remoteAddress, socket.remotePort);
     (socket as StatefulSocket)[STATE] = this;
     for (const [event, listener] of Object.entries(LISTENERS)) socket.on(event, listener);
+    this.#paused = socket.isPaused();
   }
 
   /** For messages; made when needed (a string per idle connection otherwise). */
@@ -100,10 +102,18 @@ class SocketConn implements RawConn {
   }
 
   onData(chunk: Uint8Array): void {
+    const reader = this.#reader;
+    // A reader waits only while nothing is queued.
+    if (reader !== null) {
+      this.#reader = null;
+      return reader.chunk(toBytes(chunk));
+    }
     this.#queue.push(toBytes(chunk));
     this.#queued += chunk.length;
-    if (this.#queued >= READ_AHEAD) this.#socket.pause();
-    this.#settle();
+    if (this.#queued >= READ_AHEAD && !this.#paused) {
+      this.#paused = true;
+      this.#socket.pause();
+    }
   }
 
   onEnd(): void {
@@ -131,20 +141,16 @@ class SocketConn implements RawConn {
     this.#drainWaiter = null;
   }
 
+  /** Tells a waiting reader that the stream ended or failed. */
   #settle(): void {
-    const w = this.#waiter;
-    if (!w) return;
-    if (this.#queue.length > 0) {
-      this.#waiter = null;
-      const chunk = this.#queue.shift()!;
-      this.#queued -= chunk.length;
-      w.resolve(chunk);
-    } else if (this.#failure !== undefined) {
-      this.#waiter = null;
-      w.reject(toTcpError(this.#failure, `read from ${this.#peer}`));
+    const reader = this.#reader;
+    if (reader === null) return;
+    if (this.#failure !== undefined) {
+      this.#reader = null;
+      reader.error(toTcpError(this.#failure, `read from ${this.#peer}`));
     } else if (this.#ended) {
-      this.#waiter = null;
-      w.resolve(null);
+      this.#reader = null;
+      reader.chunk(null);
     }
   }
 
@@ -166,27 +172,31 @@ class SocketConn implements RawConn {
       : new ConnectionClosedError(`Cannot ${what} ${this.#peer}: the connection is closed`);
   }
 
-  read(): Promise<Uint8Array | null> {
-    const socket = this.#socket;
-    if (this.#queue.length > 0) {
-      const chunk = this.#queue.shift()!;
+  read(reader: ReadHandler): void {
+    const chunk = this.#queue.shift();
+    if (chunk !== undefined) {
       this.#queued -= chunk.length;
-      if (this.#queued < READ_AHEAD && socket.isPaused()) socket.resume();
-      return Promise.resolve(chunk);
+      if (this.#paused && this.#queued < READ_AHEAD) {
+        this.#paused = false;
+        this.#socket.resume();
+      }
+      return reader.chunk(chunk);
     }
-    if (socket.isPaused() && !this.#ended) socket.resume();
-    return new Promise((resolve, reject) => {
-      this.#waiter = { resolve, reject };
-      this.#settle();
-    });
+    this.#reader = reader;
+    // Accepted sockets start paused (pauseOnConnect): nothing is read before someone asks.
+    if (this.#paused && !this.#ended) {
+      this.#paused = false;
+      this.#socket.resume();
+    }
+    this.#settle();
   }
 
-  write(bytes: Uint8Array): Promise<void> {
+  write(bytes: Uint8Array): Promise<void> | undefined {
     const socket = this.#socket;
     if (socket.destroyed || socket.writableEnded) {
       return Promise.reject(this.#writeError("write to"));
     }
-    if (socket.write(bytes)) return Promise.resolve();
+    if (socket.write(bytes)) return undefined;
     return new Promise<void>((resolve, reject) => {
       this.#drainWaiter = { resolve, reject };
     }).catch((error) => {
