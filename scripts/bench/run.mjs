@@ -253,7 +253,8 @@ const loadgen = (mode, port, pid, args) =>
 const WORKLOADS = {
   bulk: {
     run: (s) => loadgen("bulk", s.port, s.pid, ["--bytes", P.bulkBytes]),
-    metrics: { gbps: (r) => r.gbps },
+    // Server CPU per byte moves far less than throughput on a shared machine.
+    metrics: { gbps: (r) => r.gbps, cpu: (r) => r.server_cpu_s / (r.received / 1e9) },
   },
   pp1: {
     run: (s) => loadgen("pingpong", s.port, s.pid, pp(1)),
@@ -278,7 +279,10 @@ const WORKLOADS = {
         "--warmup",
         P.warmup,
       ]),
-    metrics: { connps: (r) => r.connps },
+    metrics: {
+      connps: (r) => r.connps,
+      cpu: (r) => (r.server_cpu_s * 1e6) / r.connections,
+    },
   },
   idle: {
     run: (s) => loadgen("idle", s.port, s.pid, ["--conns", P.idleConns, "--settle", P.settle]),
@@ -511,6 +515,7 @@ const fmt = {
   bytes: (x) => (x >= 1000 ? `${(x / 1000).toFixed(1)} KB` : `${x.toFixed(0)} B`),
   us: (x) => (x >= 1000 ? `${(x / 1000).toFixed(2)} ms` : `${x.toFixed(0)} µs`),
   cpu: (x) => x.toFixed(2),
+  cpuConn: (x) => x.toFixed(0),
 };
 
 function cell(s, f) {
@@ -543,6 +548,7 @@ function serverRows(runtime) {
     return [
       kind,
       cell(stat(results, id, "bulk", "gbps"), fmt.gbps),
+      cell(stat(results, id, "bulk", "cpu"), fmt.cpu),
       cell(stat(results, id, "pp1", "msgps"), fmt.msgps),
       cell(stat(results, id, "pp100", "msgps"), fmt.msgps),
       [stat(results, id, "pp100", "p50"), stat(results, id, "pp100", "p99")].map((s) =>
@@ -550,6 +556,7 @@ function serverRows(runtime) {
       ).join(" / "),
       cell(stat(results, id, "pp100", "cpu"), fmt.cpu),
       cell(stat(results, id, "connrate", "connps"), fmt.connps),
+      cell(stat(results, id, "connrate", "cpu"), fmt.cpuConn),
       cell(stat(results, id, "idle", "bytes"), fmt.bytes),
     ];
   });
@@ -561,11 +568,13 @@ function ratioRow(runtime, a, b, label) {
   return [
     label,
     q("bulk", "gbps"),
+    q("bulk", "cpu"),
     q("pp1", "msgps"),
     q("pp100", "msgps"),
     "",
     q("pp100", "cpu"),
     q("connrate", "connps"),
+    q("connrate", "cpu"),
     q("idle", "bytes"),
   ];
 }
@@ -573,11 +582,13 @@ function ratioRow(runtime, a, b, label) {
 const HEADERS = [
   "server",
   "bulk GB/s",
+  "bulk CPU s/GB",
   "pp 1 conn msg/s",
   "pp 100 conns msg/s",
   "pp100 p50 / p99",
   "server CPU µs/msg",
   "conn/s",
+  "CPU µs/conn",
   "idle per conn",
 ];
 
