@@ -8,6 +8,9 @@
 //            loop with a 64 KiB buffer, Bun.listen with write + drain, Node
 //            node:net with socket.pipe(socket)
 //   pipeto   Deno only: Deno's own `conn.readable.pipeTo(conn.writable)`
+//   pull     Bun and Node: the least any pull API costs on the runtime's own sockets,
+//            the floor for tcpkit's `for await`: per connection one async function
+//            that awaits a promise per chunk and writes it back (Deno's raw is one)
 //
 // tcpkit comes from mod.ts on Deno and Bun, from the npm build (npm/esm/mod.js) on
 // Node, in this repository or, with TCPKIT_ROOT=DIR, in another copy of it (the
@@ -48,6 +51,10 @@ const SERVERS = {
       };
     }),
   raw: () => RAW[RUNTIME](),
+  pull: () => {
+    if (!PULL[RUNTIME]) throw new Error("pull is for Bun and Node (Deno's raw is a pull loop)");
+    return PULL[RUNTIME]();
+  },
   pipeto: () => {
     if (RUNTIME !== "deno") throw new Error("pipeto is Deno's own Web Streams echo: Deno only");
     const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -137,6 +144,91 @@ const RAW = {
     const server = net.createServer({ noDelay: true }, (socket) => {
       socket.on("error", () => {});
       socket.pipe(socket);
+    });
+    await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return server.address().port;
+  },
+};
+
+/**
+ * A connection as a pull API at its barest: chunks wait in a queue (the socket
+ * paused past 64 KiB) until the loop takes them; `next()` is one promise.
+ */
+class Pull {
+  queue = [];
+  queued = 0;
+  ended = false;
+  waiter = null;
+  constructor(pause) {
+    this.pause = pause;
+  }
+  push(chunk) {
+    const waiter = this.waiter;
+    this.waiter = null;
+    if (waiter) return waiter(chunk);
+    this.queue.push(chunk);
+    if ((this.queued += chunk.length) >= 65536) this.pause(true);
+  }
+  end() {
+    this.ended = true;
+    this.waiter?.(null);
+    this.waiter = null;
+  }
+  next() {
+    const chunk = this.queue.shift();
+    if (chunk) {
+      if ((this.queued -= chunk.length) < 65536) this.pause(false);
+      return Promise.resolve(chunk);
+    }
+    if (this.ended) return Promise.resolve(null);
+    return new Promise((resolve) => (this.waiter = resolve));
+  }
+}
+
+const PULL = {
+  bun() {
+    const server = Bun.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      allowHalfOpen: true,
+      socket: {
+        open(socket) {
+          const pull = new Pull((on) => (on ? socket.pause() : socket.resume()));
+          socket.data = { pull, drained: null };
+          (async () => {
+            for (let chunk = await pull.next(); chunk; chunk = await pull.next()) {
+              for (let n; (n = socket.write(chunk)) < chunk.length;) {
+                if (n < 0) return;
+                chunk = chunk.subarray(n);
+                await new Promise((resolve) => (socket.data.drained = resolve));
+              }
+            }
+            socket.end();
+          })();
+        },
+        data: (socket, chunk) => socket.data.pull.push(new Uint8Array(chunk)),
+        drain: (socket) => socket.data.drained?.(),
+        end: (socket) => socket.data.pull.end(),
+        close: (socket) => socket.data.pull.end(),
+        error() {},
+      },
+    });
+    return server.port;
+  },
+  async node() {
+    const net = await import("node:net");
+    const server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
+      const pull = new Pull((on) => (on ? socket.pause() : socket.resume()));
+      socket.on("data", (chunk) => pull.push(chunk));
+      socket.on("end", () => pull.end());
+      socket.on("close", () => pull.end());
+      socket.on("error", () => {});
+      (async () => {
+        for (let chunk = await pull.next(); chunk; chunk = await pull.next()) {
+          if (!socket.write(chunk)) await new Promise((resolve) => socket.once("drain", resolve));
+        }
+        socket.end();
+      })();
     });
     await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
     return server.address().port;

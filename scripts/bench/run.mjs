@@ -5,7 +5,7 @@
  * floor. Prints a table of medians, min-max and ratios, and checks the targets.
  *
  *   node scripts/bench/run.mjs [--quick] [--rounds N] [--only deno,bun,node20,node22,node24]
- *        [--servers raw,tcpkit,streams,framed,pipeto] [--workloads bulk,pp1,pp100,connrate,idle]
+ *        [--servers raw,tcpkit,streams,framed,pipeto,pull] [--workloads bulk,pp1,pp100,connrate,idle]
  *        [--no-clients] [--variant NAME=DIR ...] [--json] [--out FILE] [--no-build] [--no-pin]
  *
  * --quick is the smoke test (a few seconds per server, figures meaningless); --json
@@ -326,6 +326,7 @@ for (const r of RUNTIMES) {
     add("framed", ["pp1", "pp100"], flavor);
   }
   if (r.family === "deno") add("pipeto", ["bulk", "pp1", "pp100"]);
+  else add("pull", ["pp1", "pp100", "connrate", "idle"]);
 }
 
 /**
@@ -610,7 +611,7 @@ function targets() {
 /** The targets for one runtime and one flavor of tcpkit ("" or "@NAME" of a variant). */
 function targetsOf(r, flavor, check) {
   // The tcpkit servers and client of this flavor: "tcpkit", or "tcpkit@NAME" for a variant.
-  const id = (k) => `${r.name}/${k === "raw" || k === "pipeto" ? k : `${k}${flavor}`}`;
+  const id = (k) => `${r.name}/${["raw", "pipeto", "pull"].includes(k) ? k : `${k}${flavor}`}`;
   const q = (a, b, w, m) => pairedRatio(results, id(a), id(b), w, m)?.median ?? null;
   const name = `${r.name}${flavor}`;
   check(`${name}: tcpkit/raw bulk`, q("tcpkit", "raw", "bulk", "gbps"), ">=", 0.95);
@@ -687,6 +688,9 @@ function report(meta) {
     const rows = serverRows(r.name);
     for (const f of FLAVORS) {
       rows.push(ratioRow(r.name, `tcpkit${f}`, "raw", `tcpkit${f} / raw`));
+      if (r.family !== "deno") {
+        rows.push(ratioRow(r.name, `tcpkit${f}`, "pull", `tcpkit${f} / pull`));
+      }
       if (r.family === "deno") {
         rows.push(ratioRow(r.name, `streams${f}`, "pipeto", `streams${f} / pipeto`));
       }
