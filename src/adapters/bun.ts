@@ -102,7 +102,7 @@ const COPY_MAX = 4096;
 class SocketState implements RawConn {
   localAddr: Addr;
   remoteAddr: Addr;
-  #peer: string;
+  #path: string | undefined;
   #socket: BunSocket;
   #queue: Uint8Array[] = [];
   #queued = 0;
@@ -134,24 +134,31 @@ class SocketState implements RawConn {
       done.catch(() => {});
       this.handshake = () => done;
     }
+    this.#path = path;
     if (path !== undefined) {
       this.localAddr = { transport: "unix", path };
       this.remoteAddr = { transport: "unix", path: "" };
-      this.#peer = `unix socket ${path}`;
     } else {
       // A socket reset before it opened has no addresses any more: fall back to the one dialled.
-      const remote = {
-        hostname: socket.remoteAddress ?? dialled?.hostname ?? "",
-        port: socket.remotePort ?? dialled?.port ?? 0,
-      };
       this.localAddr = {
         transport: "tcp",
         hostname: socket.localAddress ?? "",
         port: socket.localPort ?? 0,
       };
-      this.remoteAddr = { transport: "tcp", ...remote };
-      this.#peer = `${remote.hostname}:${remote.port}`;
+      this.remoteAddr = {
+        transport: "tcp",
+        hostname: socket.remoteAddress ?? dialled?.hostname ?? "",
+        port: socket.remotePort ?? dialled?.port ?? 0,
+      };
     }
+  }
+
+  /** For messages; made when needed (a string per idle connection otherwise). */
+  get #peer(): string {
+    const addr = this.remoteAddr;
+    return addr.transport === "unix"
+      ? `unix socket ${this.#path}`
+      : `${addr.hostname}:${addr.port}`;
   }
 
   onData(chunk: Uint8Array): void {

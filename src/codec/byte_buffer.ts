@@ -6,6 +6,8 @@
  */
 
 const EMPTY = new Uint8Array(0);
+/** The chunk list of an empty buffer: shared, so that emptying one allocates nothing. */
+const NONE: Uint8Array[] = Object.freeze([]) as unknown as Uint8Array[];
 
 function checkCount(what: string, n: number, max: number): void {
   if (!Number.isInteger(n) || n < 0 || n > max) {
@@ -33,7 +35,7 @@ function checkCount(what: string, n: number, max: number): void {
  * ```
  */
 export class ByteBuffer {
-  #chunks: Uint8Array[] = [];
+  #chunks: Uint8Array[] = NONE;
   #head = 0; // index of the first live chunk
   #length = 0;
   #consumed = 0; // bytes removed so far: the stream offset of the first byte
@@ -53,7 +55,8 @@ export class ByteBuffer {
    */
   push(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
-    this.#chunks.push(chunk);
+    if (this.#chunks === NONE) this.#chunks = [chunk];
+    else this.#chunks.push(chunk);
     this.#length += chunk.length;
   }
 
@@ -222,7 +225,7 @@ export class ByteBuffer {
     this.#length -= n;
     this.#consumed += n;
     if (this.#length === 0) {
-      this.#chunks = [];
+      this.#chunks = NONE;
       this.#head = this.#cursor = 0;
       this.#cursorStart = this.#consumed;
       return;
