@@ -1,0 +1,132 @@
+/**
+ * The transport contract's synchronous paths (src/transport.ts): a read of
+ * bytes already received calls its handler before `read()` returns, and a
+ * write the runtime takes whole returns `undefined`. The core must behave the
+ * same as when both settle later: checked here over an in-memory transport
+ * that can do either, then on real sockets with a write queue that the
+ * transport takes one synchronous write at a time.
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import {
+  Conn,
+  connect,
+  FrameTooLargeError,
+  LineCodec,
+  type RawConn,
+  type ReadHandler,
+  serve,
+  TruncatedFrameError,
+} from "../mod.ts";
+import { concat, RUNTIME } from "./_helpers.ts";
+
+const ADDR = { transport: "tcp", hostname: "127.0.0.1", port: 1 } as const;
+const bytes = (text: string) => new TextEncoder().encode(text);
+const text = (data: Uint8Array | null) => data === null ? null : new TextDecoder().decode(data);
+
+/** A connection over a script of chunks, answering at once (`sync`) or a turn later. */
+function scripted(chunks: string[], sync: boolean): RawConn & { sent: Uint8Array[] } {
+  const left = chunks.map(bytes);
+  const sent: Uint8Array[] = [];
+  let reading = false;
+  return {
+    localAddr: ADDR,
+    remoteAddr: ADDR,
+    sent,
+    read(handler: ReadHandler) {
+      assert.equal(reading, false, "read() called again before its handler");
+      reading = true;
+      const deliver = () => {
+        reading = false;
+        handler.chunk(left.shift() ?? null);
+      };
+      if (sync) deliver();
+      else queueMicrotask(deliver);
+    },
+    write(data: Uint8Array) {
+      sent.push(data.slice());
+      return sync ? undefined : Promise.resolve();
+    },
+    closeWrite: () => Promise.resolve(),
+    close: () => Promise.resolve(),
+    abort() {},
+    setNoDelay() {},
+    setKeepAlive() {},
+    ref() {},
+    unref() {},
+  };
+}
+
+for (const sync of [true, false]) {
+  describe(`Conn over a transport that answers ${sync ? "at once" : "later"}`, () => {
+    test("chunks, lines and exact reads share one buffer; the end is null", async () => {
+      const conn = new Conn(scripted(["ab", "c\nde", "f\n", "xyz"], sync));
+      assert.equal(text(await conn.readExact(1)), "a");
+      assert.equal(await conn.readLine(), "bc");
+      assert.equal(text(await conn.read()), "de");
+      assert.equal(await conn.readLine(), "f");
+      assert.equal(text(await conn.readExact(3)), "xyz");
+      assert.equal(await conn.read(), null);
+      assert.equal(await conn.readLine(), null);
+      assert.equal(conn.bytesRead, 11);
+    });
+
+    test("frames() and for await end at the end of the stream", async () => {
+      const codec = new LineCodec();
+      const lines: string[] = [];
+      for await (const line of new Conn(scripted(["a\nb", "\n", "c\n"], sync)).frames(codec)) {
+        lines.push(line);
+      }
+      assert.deepEqual(lines, ["a", "b", "c"]);
+      const chunks: string[] = [];
+      for await (const chunk of new Conn(scripted(["x", "y"], sync))) chunks.push(text(chunk)!);
+      assert.deepEqual(chunks, ["x", "y"]);
+    });
+
+    test("a frame cut by the end, or past maxReadBuffer, is a typed error", async () => {
+      await assert.rejects(new Conn(scripted(["ab"], sync)).readExact(3), TruncatedFrameError);
+      const conn = new Conn(scripted(["aaaa", "aaaa", "aaaa"], sync), { maxReadBuffer: 8 });
+      await assert.rejects(conn.readUntil("\n", { maxLength: 100 }), FrameTooLargeError);
+    });
+
+    test("a second read while one waits is a TypeError; the first is unharmed", async () => {
+      const raw = scripted(["a", "b\n"], sync);
+      const conn = new Conn(raw);
+      const line = conn.readLine();
+      if (!sync) await assert.rejects(conn.read(), TypeError);
+      assert.equal(await line, "ab");
+    });
+
+    test("writes go out whole and in order; write() resolves at once", async () => {
+      const raw = scripted([], sync);
+      const conn = new Conn(raw);
+      await Promise.all(["one", "two", "three"].map((word) => conn.write(word)));
+      await conn.close();
+      assert.equal(text(concat(raw.sent)), "onetwothree");
+      assert.equal(conn.bytesWritten, 11);
+    });
+  });
+}
+
+test(`100,000 one-byte writes queued behind 8 MiB arrive in order (${RUNTIME}: no recursion per write)`, async () => {
+  const BLOCK = 8 * 1024 * 1024;
+  const COUNT = 100_000;
+  await using server = await serve({
+    port: 0,
+    handler: async (conn) => {
+      // The block cannot be taken at once, so every small write queues behind it; once it
+      // is out, the queue is sent in one go, mostly synchronously.
+      const writes = [conn.write(new Uint8Array(BLOCK))];
+      for (let i = 0; i < COUNT; i++) writes.push(conn.write(new Uint8Array([i % 251])));
+      await Promise.all(writes);
+    },
+  });
+  await using conn = await connect({ port: server.addr.port });
+  const received: Uint8Array[] = [];
+  for await (const chunk of conn) received.push(chunk);
+  const all = concat(received);
+  assert.equal(all.length, BLOCK + COUNT);
+  for (let i = 0; i < COUNT; i++) {
+    if (all[BLOCK + i] !== i % 251) assert.fail(`byte ${i} is ${all[BLOCK + i]}, not ${i % 251}`);
+  }
+});
