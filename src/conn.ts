@@ -529,21 +529,36 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
     return decoder ? this.#readFrame(decoder, true) : this.#readChunk(true);
   }
 
-  /** For {@linkcode PendingRead}: a chunk, or the end of the stream, arrived. @internal */
+  /**
+   * For {@linkcode PendingRead}: a chunk, or the end of the stream, arrived.
+   * A frame that needs more asks the transport again, in a loop: a transport
+   * that answers at once (from many small chunks queued) must not recurse.
+   * @internal
+   */
   [ON_READ](read: PendingRead, bytes: Uint8Array | null): void {
+    if (read.looping) {
+      read.next = bytes;
+      read.arrived = true;
+      return;
+    }
+    read.looping = true;
     let value: unknown;
     try {
-      const chunk = this.#onChunk(bytes);
-      const decoder = read.decoder;
-      if (decoder === undefined) value = chunk;
-      else if (chunk === null) value = decoder.decodeEof(this.#buffer);
-      else {
-        this.#buffer.push(chunk);
-        value = decoder.decode(this.#buffer);
-        if (value === null) {
-          this.#checkReadBuffer();
-          return this.#raw.read(read);
+      for (;;) {
+        const chunk = this.#onChunk(bytes);
+        const decoder = read.decoder;
+        if (decoder === undefined) value = chunk;
+        else if (chunk === null) value = decoder.decodeEof(this.#buffer);
+        else {
+          this.#buffer.push(chunk);
+          value = decoder.decode(this.#buffer);
         }
+        if (value !== null || chunk === null) break;
+        this.#checkReadBuffer();
+        read.arrived = false;
+        this.#raw.read(read);
+        if (!read.arrived) return void (read.looping = false);
+        bytes = read.next;
       }
     } catch (error) {
       this.#endRead();
@@ -743,6 +758,10 @@ class PendingRead implements ReadHandler {
   readonly asResult: boolean;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
+  /** Inside `Conn[ON_READ]`: a chunk delivered meanwhile waits in `next`. */
+  looping = false;
+  arrived = false;
+  next: Uint8Array | null = null;
 
   constructor(
     conn: Conn,

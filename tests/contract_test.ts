@@ -89,6 +89,11 @@ for (const sync of [true, false]) {
       await assert.rejects(conn.readUntil("\n", { maxLength: 100 }), FrameTooLargeError);
     });
 
+    test("a line that arrives as 100,000 one-byte chunks (no recursion per chunk)", async () => {
+      const conn = new Conn(scripted([..."x".repeat(100_000), "\n"], sync));
+      assert.equal((await conn.readLine({ maxLength: 200_000 }))?.length, 100_000);
+    });
+
     test("a second read while one waits is a TypeError; the first is unharmed", async () => {
       const raw = scripted(["a", "b\n"], sync);
       const conn = new Conn(raw);
