@@ -121,7 +121,8 @@ export class ByteBuffer {
     if (n === 0) return new Uint8Array(0);
     if (n <= first.length) {
       this.#drop(n);
-      return first.subarray(0, n);
+      // A whole chunk is returned as is: a view costs ~250 ns on JavaScriptCore.
+      return n === first.length ? first : first.subarray(0, n);
     }
     const out = new Uint8Array(n);
     for (let k = 0; k < n;) {

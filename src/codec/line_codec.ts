@@ -135,7 +135,7 @@ export class LineCodec implements Codec<string> {
    */
   createDecoder(): Decoder<string> {
     const text = createTextDecoder(this.#encoding, { fatal: this.#fatal, ignoreBOM: true });
-    return new LineDecoder(new DelimitedDecoder(this.#options), text);
+    return new LineDecoder(new DelimitedDecoder(this.#options), text, this.#delimiter);
   }
 
   /**
@@ -205,30 +205,42 @@ export class LineCodec implements Codec<string> {
 class LineDecoder implements Decoder<string> {
   #bytes: DelimitedDecoder;
   #text: TextChunkDecoder;
+  #delimiter: string;
 
-  constructor(bytes: DelimitedDecoder, text: TextChunkDecoder) {
+  constructor(bytes: DelimitedDecoder, text: TextChunkDecoder, delimiter: string) {
     this.#bytes = bytes;
     this.#text = text;
+    this.#delimiter = delimiter;
   }
 
   decode(buffer: ByteBuffer): string | null {
-    return this.#toText(this.#bytes.decode(buffer));
+    return this.#toText(this.#bytes.decodeWhole(buffer));
   }
 
   decodeEof(buffer: ByteBuffer): string | null {
-    return this.#toText(this.#bytes.decodeEof(buffer));
+    return this.#toText(this.#bytes.decodeWholeEof(buffer));
   }
 
-  #toText(line: Uint8Array | null): string | null {
-    if (line === null) return null;
+  /**
+   * Decodes the whole frame and cuts the delimiter and CR off the text: the
+   * same text (both are ASCII or whole UTF-8 characters, which end any partial
+   * character before them), without a view of the bytes to cut them first.
+   */
+  #toText(frame: Uint8Array | null): string | null {
+    if (frame === null) return null;
+    let text: string;
     try {
-      return this.#text.decode(line);
+      text = this.#text.decode(frame);
     } catch (error) {
       if (!(error instanceof DecodeError)) throw error;
+      const line = this.#bytes.strip(frame)!;
       const detail = `${line.length} bytes are not valid ${this.#text.encoding}`;
       throw new DecodeError(`Cannot read line: its ${detail}${protocolHint(line)}`, {
         cause: error.cause,
       });
     }
+    const cut = (this.#bytes.strippedDelimiter ? this.#delimiter.length : 0) +
+      (this.#bytes.strippedCR ? 1 : 0);
+    return cut === 0 ? text : text.slice(0, text.length - cut);
   }
 }

@@ -165,3 +165,45 @@ test("LineCodec constructor rejects bad options", () => {
   new LineCodec({ encoding: "gbk", delimiter: "\r\n" });
   new LineCodec({ encoding: "windows-1252", delimiter: "|" });
 });
+
+test("LineCodec's text is the runtime decoder's text of each line's bytes, valid or not", () => {
+  // LineCodec decodes a line with its delimiter and cuts it off the text: it must be the same text.
+  const pick = [0x0d, 0x61, 0x80, 0x81, 0xa4, 0xc3, 0xe2, 0x82, 0xac, 0xf0, 0x9f, 0xfe];
+  const line = fc.uint8Array({ minLength: 1, maxLength: 16 }).map((a) =>
+    a.map((b) => pick[b % 12])
+  );
+  const cases = [
+    ["utf-8", "\n"],
+    ["utf-8", "\r\n"],
+    ["utf-8", "€"],
+    ["gbk", "\n"],
+    ["gbk", "\0"],
+  ] as const;
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...cases),
+      fc.boolean(),
+      line,
+      ([encoding, delimiter], fatal, bytes) => {
+        const end = utf8(delimiter);
+        const frame = new Uint8Array([...bytes, ...end]);
+        const found = new ByteBuffer();
+        found.push(frame);
+        // A line that holds the delimiter is two lines; a CR before the delimiter is stripped.
+        fc.pre(found.indexOf(end) === bytes.length);
+        const content = bytes.at(-1) === 0x0d ? bytes.subarray(0, -1) : bytes;
+        const reference = encoding === "gbk" ? "gb18030" : encoding;
+        let expected: string | undefined;
+        try {
+          expected = new TextDecoder(reference, { fatal, ignoreBOM: true }).decode(content);
+        } catch { /* invalid: LineCodec must throw DecodeError */ }
+        const buffer = new ByteBuffer();
+        buffer.push(frame);
+        const decoder = new LineCodec({ encoding, delimiter, fatal }).createDecoder();
+        if (expected === undefined) assert.throws(() => decoder.decode(buffer), DecodeError);
+        else assert.equal(decoder.decode(buffer), expected);
+      },
+    ),
+    { numRuns: 1000 },
+  );
+});
