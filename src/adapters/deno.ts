@@ -13,6 +13,7 @@
  */
 import { ConnectionClosedError, toTcpError, toTlsError, UnsupportedError } from "../errors.ts";
 import { describeTarget } from "../_address.ts";
+import { allocate, POOL_MAX } from "../_pool.ts";
 import type { Addr, RawConn, RawListener, ReadHandler, Support, Transport } from "../transport.ts";
 import { bindTransport, type BoundApi } from "../bind.ts";
 
@@ -83,11 +84,11 @@ function deno(): DenoApi {
 const MIN_READ = 1024;
 const MAX_READ = 256 * 1024;
 /**
- * Reads up to this size are copied out and their room read into again; larger
- * ones hand their bytes over. A fresh buffer costs a malloc and a memset (typed
- * arrays over 64 bytes live outside V8's heap): more than a small copy.
+ * Reads up to this size are copied out (into a pooled array) and their room
+ * read into again; larger ones hand their bytes over. A fresh buffer costs a
+ * malloc and a memset (typed arrays live outside V8's heap on Deno).
  */
-const COPY_MAX = 512;
+const COPY_MAX = POOL_MAX;
 /**
  * Reads of at least SLAB_MIN bytes go into slabs with room for SLABS of them,
  * each read after the bytes the last one handed over: a chunk costs the bytes
@@ -138,7 +139,11 @@ function wrapConn(conn: DenoConn, tlsContext?: string): RawConn {
     // Grow when a read fills the buffer; shrink when reads are small again.
     if (n === size) size = Math.min(size * 2, MAX_READ);
     else if (n < size / 4) size = Math.max(size / 2, MIN_READ);
-    if (n <= COPY_MAX) return buffer.slice(0, n);
+    if (n <= COPY_MAX) {
+      const bytes = allocate(n);
+      bytes.set(n === buffer.length ? buffer : buffer.subarray(0, n));
+      return bytes;
+    }
     used += n;
     return n === buffer.length ? buffer : buffer.subarray(0, n);
   };
