@@ -53,6 +53,9 @@ export class WriteQueue {
   #highWaterMark: number;
   #sliceSize: number;
   #watchdog: Watchdog | undefined;
+  /** The write whose bytes go to the transport now. */
+  #current: PendingWrite | undefined;
+  /** The writes waiting behind it: the array is used only when writes pile up. */
   #queue: PendingWrite[] = [];
   #pending = 0;
   /** Whether a slice is with the transport. */
@@ -88,14 +91,20 @@ export class WriteQueue {
    */
   push(bytes: Uint8Array): Promise<void> {
     this.#pending += bytes.length;
+    const item: PendingWrite = { bytes, offset: 0 };
     let done = RESOLVED;
-    if (this.#pending <= this.#highWaterMark) this.#queue.push({ bytes, offset: 0 });
-    else {
-      done = new Promise((resolve, reject) =>
-        this.#queue.push({ bytes, offset: 0, resolve, reject })
-      );
+    if (this.#pending > this.#highWaterMark) {
+      done = new Promise((resolve, reject) => {
+        item.resolve = resolve;
+        item.reject = reject;
+      });
     }
-    if (!this.#pumping) this.#pump();
+    if (this.#current !== undefined) this.#queue.push(item);
+    else {
+      this.#current = item;
+      // A slice still with the transport (the queue was cleared meanwhile) goes on to this one.
+      if (!this.#pumping) this.#pump();
+    }
     return done;
   }
 
@@ -105,6 +114,9 @@ export class WriteQueue {
    * @param error Why.
    */
   clear(error: unknown): void {
+    const current = this.#current;
+    this.#current = undefined;
+    current?.reject?.(error);
     for (const pending of this.#queue.splice(0)) pending.reject?.(error);
     this.#pending = 0;
   }
@@ -116,7 +128,7 @@ export class WriteQueue {
   #pump(): void {
     this.#pumping = true;
     do {
-      const item = this.#queue[0];
+      const item = this.#current!;
       const end = Math.min(item.bytes.length, item.offset + this.#sliceSize);
       const slice = item.offset === 0 && end === item.bytes.length
         ? item.bytes
@@ -136,14 +148,14 @@ export class WriteQueue {
   #sent(): boolean {
     this.#watchdog?.disarm();
     this.#host[SENT](this.#inFlight);
-    const item = this.#queue[0];
+    const item = this.#current;
     // clear() emptied the queue meanwhile.
     if (item === undefined) return this.#stopped();
     if (item.offset < item.bytes.length) return true;
-    this.#queue.shift();
     this.#pending -= item.bytes.length;
     item.resolve?.();
-    return this.#queue.length > 0 || this.#stopped();
+    this.#current = this.#queue.shift();
+    return this.#current !== undefined || this.#stopped();
   }
 
   #failed(error: unknown): void {

@@ -58,6 +58,8 @@ const LISTENERS = {
   },
 };
 
+const LISTENER_ENTRIES = Object.entries(LISTENERS);
+
 interface Waiter<T> {
   resolve: (value: T) => void;
   reject: (error: unknown) => void;
@@ -89,7 +91,7 @@ class SocketConn implements RawConn {
       ? { transport: "unix", path: "" }
       : netAddr(socket.remoteAddress, socket.remotePort);
     (socket as StatefulSocket)[STATE] = this;
-    for (const [event, listener] of Object.entries(LISTENERS)) socket.on(event, listener);
+    for (const [event, listener] of LISTENER_ENTRIES) socket.on(event, listener);
     this.#paused = socket.isPaused();
   }
 
@@ -163,7 +165,7 @@ class SocketConn implements RawConn {
           `(refused: they would be taken as sent over TLS)`,
       );
     }
-    for (const [event, listener] of Object.entries(LISTENERS)) this.#socket.off(event, listener);
+    for (const [event, listener] of LISTENER_ENTRIES) this.#socket.off(event, listener);
   }
 
   #writeError(what: string): Error {
