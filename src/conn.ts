@@ -301,7 +301,9 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
   }
 
   /**
-   * Reads the next chunk of bytes.
+   * Reads the next chunk of bytes. The bytes are the caller's, but their
+   * `ArrayBuffer` may hold other chunks too (small reads share a slab): copy
+   * a chunk before transferring its buffer to a worker.
    *
    * @returns The bytes, or `null` once the peer has finished sending.
    * @throws {ConnectionResetError} When the peer reset the connection.
