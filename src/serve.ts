@@ -292,7 +292,8 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
       this.#count(error, conn);
       conn.abort(error);
     }
-    // A timeout that fired while the handler was not reading still counts.
+    // A timeout that fired while the handler was not reading still counts. This await also
+    // keeps what follows after #acceptLoop's `#connections.set()` when a handler throws at once.
     failure ??= await conn.closed.then(() => undefined, (error: TcpError) => error);
     if (failure instanceof TimeoutError && failure.timeout) {
       this.#timeouts[failure.timeout] = (this.#timeouts[failure.timeout] ?? 0) + 1;
