@@ -1,0 +1,93 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { SEND, SEND_FAILED, SENT, WriteQueue, type WriteQueueHost } from "./_write_queue.ts";
+
+/**
+ * A transport that takes each slice at once or a few turns later, as the
+ * script says; it records what it took and checks that it is never asked
+ * again while a slice waits.
+ */
+class ScriptedHost implements WriteQueueHost {
+  taken: number[] = [];
+  reported = 0;
+  #waiting = false;
+  #script: boolean[];
+  #turn = 0;
+
+  constructor(script: boolean[]) {
+    this.#script = script;
+  }
+
+  [SEND](bytes: Uint8Array): Promise<void> | undefined {
+    assert.equal(this.#waiting, false, "asked to send while a slice waits");
+    const later = this.#script[this.#turn++ % this.#script.length];
+    if (!later) {
+      this.taken.push(...bytes);
+      return undefined;
+    }
+    this.#waiting = true;
+    return new Promise((resolve) =>
+      setTimeout(() => {
+        this.#waiting = false;
+        this.taken.push(...bytes);
+        resolve();
+      }, 0)
+    );
+  }
+
+  [SENT](length: number): void {
+    this.reported += length;
+  }
+
+  [SEND_FAILED](error: unknown): unknown {
+    return error;
+  }
+}
+
+test("WriteQueue sends every byte once and in order, whether the transport takes them at once or later", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }),
+      fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 30 }),
+      fc.integer({ min: 1, max: 64 }),
+      fc.integer({ min: 0, max: 100 }),
+      async (script, sizes, sliceSize, highWaterMark) => {
+        const host = new ScriptedHost(script);
+        const queue = new WriteQueue(host, { highWaterMark, sliceSize });
+        const expected: number[] = [];
+        const writes: Promise<void>[] = [];
+        let next = 0;
+        for (const size of sizes) {
+          const bytes = Uint8Array.from({ length: size }, () => next++ % 256);
+          expected.push(...bytes);
+          writes.push(queue.push(bytes));
+          // Sometimes let the transport catch up between writes.
+          if (size % 3 === 0) await new Promise((resolve) => setTimeout(resolve, 0));
+        }
+        await Promise.all(writes);
+        await queue.idle;
+        assert.deepEqual(host.taken, expected);
+        assert.equal(host.reported, expected.length);
+        assert.equal(queue.pending, 0);
+      },
+    ),
+    { numRuns: 200 },
+  );
+});
+
+test("WriteQueue.clear() fails the waiting writes and the queue goes on afterwards", async () => {
+  const host = new ScriptedHost([true]);
+  const queue = new WriteQueue(host, { highWaterMark: 0, sliceSize: Infinity });
+  const first = queue.push(new Uint8Array([1]));
+  const second = queue.push(new Uint8Array([2]));
+  const error = new Error("closed");
+  queue.clear(error);
+  await assert.rejects(first, error);
+  await assert.rejects(second, error);
+  assert.equal(queue.pending, 0);
+  await queue.idle;
+  await queue.push(new Uint8Array([3]));
+  await queue.idle;
+  assert.deepEqual(host.taken, [1, 3]);
+});
