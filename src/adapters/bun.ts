@@ -11,24 +11,11 @@
  *
  * @module
  */
-import {
-  ConnectionClosedError,
-  TlsError,
-  toTcpError,
-  toTlsError,
-  UnsupportedError,
-} from "../errors.ts";
+import { TlsError, toTcpError, toTlsError, UnsupportedError } from "../errors.ts";
 import { rmSync } from "node:fs";
 import { describeTarget } from "../_address.ts";
-import { READ_AHEAD } from "../transport.ts";
-import type {
-  Addr,
-  RawConn,
-  RawListener,
-  ReadHandler,
-  TlsClientOptions,
-  Transport,
-} from "../transport.ts";
+import { PushedReads, socketError } from "./_pushed_reads.ts";
+import type { Addr, RawConn, RawListener, TlsClientOptions, Transport } from "../transport.ts";
 import { bindTransport, type BoundApi } from "../bind.ts";
 
 interface BunSocket {
@@ -99,18 +86,14 @@ function bun(): BunApi {
 const COPY_MAX = 4096;
 
 /** Per-socket state, kept on `socket.data`; it is the socket's `RawConn`. */
-class SocketState implements RawConn {
+class SocketState extends PushedReads implements RawConn {
   localAddr: Addr;
   remoteAddr: Addr;
   #path: string | undefined;
   #socket: BunSocket;
-  #queue: Uint8Array[] = [];
-  #queued = 0;
-  #paused = false;
   #ended = false;
   #closed = false;
   #failure: unknown;
-  #reader: ReadHandler | null = null;
   #writer: { bytes: Uint8Array; resolve: () => void; reject: (e: unknown) => void } | null = null;
 
   /** TLS only: settles when Bun reports the handshake. */
@@ -123,6 +106,7 @@ class SocketState implements RawConn {
     tlsContext?: string,
     dialled?: { hostname: string; port: number },
   ) {
+    super();
     this.#socket = socket;
     if (tlsContext !== undefined) {
       const done = new Promise<{ alpnProtocol: string | null }>((resolve, reject) => {
@@ -165,21 +149,11 @@ class SocketState implements RawConn {
     if (this.#upgraded) return; // the TLS socket has taken over
     // A plain Uint8Array, not Bun's Buffer. Small chunks are copied: reading
     // `chunk.buffer` makes JavaScriptCore materialise an ArrayBuffer (~300 ns).
-    const bytes = chunk.length <= COPY_MAX
-      ? new Uint8Array(chunk)
-      : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    const reader = this.#reader;
-    // A reader waits only while nothing is queued.
-    if (reader !== null) {
-      this.#reader = null;
-      return reader.chunk(bytes);
-    }
-    this.#queue.push(bytes);
-    this.#queued += bytes.length;
-    if (this.#queued >= READ_AHEAD && !this.#paused) {
-      this.#paused = true;
-      this.#socket.pause();
-    }
+    this.pushed(
+      chunk.length <= COPY_MAX
+        ? new Uint8Array(chunk)
+        : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength),
+    );
   }
 
   onHandshake(success: boolean, error: Error | null): void {
@@ -204,9 +178,7 @@ class SocketState implements RawConn {
   onEnd(): void {
     if (this.#upgraded) return; // the TLS socket has taken over
     this.#ended = true;
-    const reader = this.#reader;
-    this.#reader = null;
-    if (reader !== null) this.#readEnd(reader);
+    this.wake();
   }
 
   onClose(error?: unknown): void {
@@ -221,10 +193,18 @@ class SocketState implements RawConn {
     this.#closeWaiter?.();
   }
 
-  /** The end of the stream, or its failure. */
-  #readEnd(reader: ReadHandler): void {
-    if (this.#failure !== undefined) reader.error(this.#error("read from"));
-    else reader.chunk(null);
+  protected pauseSocket(): void {
+    this.#socket.pause();
+  }
+
+  protected resumeSocket(): void {
+    this.#socket.resume();
+  }
+
+  /** Bun reports a failure with the end of stream: reads go on until then. */
+  protected endOfReads(): Error | null | undefined {
+    if (!this.#ended) return undefined;
+    return this.#failure !== undefined ? this.#error("read from") : null;
   }
 
   /**
@@ -239,23 +219,7 @@ class SocketState implements RawConn {
   }
 
   #error(what: string): Error {
-    return this.#failure !== undefined
-      ? toTcpError(this.#failure, `${what} ${this.#peer}`)
-      : new ConnectionClosedError(`Cannot ${what} ${this.#peer}: the connection is closed`);
-  }
-
-  read(reader: ReadHandler): void {
-    const chunk = this.#queue.shift();
-    if (chunk !== undefined) {
-      this.#queued -= chunk.length;
-      if (this.#paused && this.#queued < READ_AHEAD) {
-        this.#paused = false;
-        this.#socket.resume();
-      }
-      return reader.chunk(chunk);
-    }
-    if (this.#ended) return this.#readEnd(reader);
-    this.#reader = reader;
+    return socketError(this.#failure, `${what} ${this.#peer}`);
   }
 
   write(bytes: Uint8Array): Promise<void> | undefined {
@@ -317,14 +281,14 @@ class SocketState implements RawConn {
   }
 
   async startTls(options: TlsClientOptions & { hostname: string }): Promise<RawConn> {
-    if (this.#queued > 0) {
+    if (this.unread > 0) {
       throw new TlsError(
-        `Cannot start TLS with ${this.#peer}: ${this.#queued} bytes of plaintext arrived before the upgrade and ` +
+        `Cannot start TLS with ${this.#peer}: ${this.unread} bytes of plaintext arrived before the upgrade and ` +
           `are unread (refused: they would be taken as sent over TLS)`,
       );
     }
+    // Nothing unread means reading was not paused (it pauses only past READ_AHEAD).
     this.#upgraded = true;
-    if (this.#paused) this.#socket.resume();
     const context = `start TLS with ${this.#peer}`;
     let state: SocketState | undefined;
     this.#socket.upgradeTLS({

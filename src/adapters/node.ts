@@ -16,8 +16,8 @@ import * as tls from "node:tls";
 import { ConnectionClosedError, TlsError, toTcpError, toTlsError } from "../errors.ts";
 import { rmSync } from "node:fs";
 import { describeTarget } from "../_address.ts";
-import { READ_AHEAD } from "../transport.ts";
-import type { Addr, NetAddr, RawConn, RawListener, ReadHandler, Transport } from "../transport.ts";
+import { PushedReads, socketError } from "./_pushed_reads.ts";
+import type { Addr, NetAddr, RawConn, RawListener, Transport } from "../transport.ts";
 import { bindTransport, type BoundApi } from "../bind.ts";
 
 const [MAJOR, MINOR] =
@@ -66,21 +66,19 @@ interface Waiter<T> {
 }
 
 /** A `node:net` socket as a {@linkcode RawConn}: methods on the prototype, state in fields. */
-class SocketConn implements RawConn {
+class SocketConn extends PushedReads implements RawConn {
   readonly localAddr: Addr;
   readonly remoteAddr: Addr;
   readonly handshake: Handshake | undefined;
   #socket: net.Socket;
   #path: string | undefined;
-  #queue: Uint8Array[] = [];
-  #queued = 0;
-  #paused = false;
   #ended = false;
   #failure: unknown;
-  #reader: ReadHandler | null = null;
   #drainWaiter: Waiter<void> | null = null;
 
   constructor(socket: net.Socket, path?: string, handshake?: Handshake) {
+    // Accepted sockets start paused (pauseOnConnect): nothing is read before someone asks.
+    super(socket.isPaused());
     this.#socket = socket;
     this.#path = path;
     this.handshake = handshake;
@@ -92,7 +90,6 @@ class SocketConn implements RawConn {
       : netAddr(socket.remoteAddress, socket.remotePort);
     (socket as StatefulSocket)[STATE] = this;
     for (const [event, listener] of LISTENER_ENTRIES) socket.on(event, listener);
-    this.#paused = socket.isPaused();
   }
 
   /** For messages; made when needed (a string per idle connection otherwise). */
@@ -104,28 +101,17 @@ class SocketConn implements RawConn {
   }
 
   onData(chunk: Uint8Array): void {
-    const reader = this.#reader;
-    // A reader waits only while nothing is queued.
-    if (reader !== null) {
-      this.#reader = null;
-      return reader.chunk(toBytes(chunk));
-    }
-    this.#queue.push(toBytes(chunk));
-    this.#queued += chunk.length;
-    if (this.#queued >= READ_AHEAD && !this.#paused) {
-      this.#paused = true;
-      this.#socket.pause();
-    }
+    this.pushed(toBytes(chunk));
   }
 
   onEnd(): void {
     this.#ended = true;
-    this.#settle();
+    this.wake();
   }
 
   onError(error: Error): void {
     this.#failure = error;
-    this.#settle();
+    this.wake();
   }
 
   onDrain(): void {
@@ -135,7 +121,7 @@ class SocketConn implements RawConn {
 
   onClose(): void {
     this.#ended = true;
-    this.#settle();
+    this.wake();
     this.#drainWaiter?.reject(
       this.#failure ??
         new ConnectionClosedError(`Cannot write to ${this.#peer}: the connection is closed`),
@@ -143,22 +129,22 @@ class SocketConn implements RawConn {
     this.#drainWaiter = null;
   }
 
-  /** Tells a waiting reader that the stream ended or failed. */
-  #settle(): void {
-    const reader = this.#reader;
-    if (reader === null) return;
-    if (this.#failure !== undefined) {
-      this.#reader = null;
-      reader.error(toTcpError(this.#failure, `read from ${this.#peer}`));
-    } else if (this.#ended) {
-      this.#reader = null;
-      reader.chunk(null);
-    }
+  protected pauseSocket(): void {
+    this.#socket.pause();
+  }
+
+  protected resumeSocket(): void {
+    this.#socket.resume();
+  }
+
+  protected endOfReads(): Error | null | undefined {
+    if (this.#failure !== undefined) return socketError(this.#failure, `read from ${this.#peer}`);
+    return this.#ended ? null : undefined;
   }
 
   /** Hands the socket over to TLS: refused while plaintext that arrived first is unread. */
   #handOver(): void {
-    const unread = this.#queued + this.#socket.readableLength;
+    const unread = this.unread + this.#socket.readableLength;
     if (unread > 0) {
       throw new TlsError(
         `Cannot start TLS with ${this.#peer}: ${unread} bytes of plaintext arrived before the upgrade and are unread ` +
@@ -169,28 +155,7 @@ class SocketConn implements RawConn {
   }
 
   #writeError(what: string): Error {
-    return this.#failure !== undefined
-      ? toTcpError(this.#failure, `${what} ${this.#peer}`)
-      : new ConnectionClosedError(`Cannot ${what} ${this.#peer}: the connection is closed`);
-  }
-
-  read(reader: ReadHandler): void {
-    const chunk = this.#queue.shift();
-    if (chunk !== undefined) {
-      this.#queued -= chunk.length;
-      if (this.#paused && this.#queued < READ_AHEAD) {
-        this.#paused = false;
-        this.#socket.resume();
-      }
-      return reader.chunk(chunk);
-    }
-    this.#reader = reader;
-    // Accepted sockets start paused (pauseOnConnect): nothing is read before someone asks.
-    if (this.#paused && !this.#ended) {
-      this.#paused = false;
-      this.#socket.resume();
-    }
-    this.#settle();
+    return socketError(this.#failure, `${what} ${this.#peer}`);
   }
 
   write(bytes: Uint8Array): Promise<void> | undefined {
