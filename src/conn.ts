@@ -7,6 +7,7 @@
 import { formatAddr } from "./_address.ts";
 import { Watchdog } from "./_watchdog.ts";
 import { SEND, SEND_FAILED, SENT, WriteQueue, type WriteQueueHost } from "./_write_queue.ts";
+import { ConnReadable, ConnWritable } from "./_conn_streams.ts";
 import { ByteBuffer } from "./codec/byte_buffer.ts";
 import type { Codec, Decoder } from "./codec/codec.ts";
 import { DelimiterCodec } from "./codec/delimiter_codec.ts";
@@ -479,23 +480,12 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
 
   /** The bytes the peer sends, as a Web Stream (pulled only while read). */
   get readable(): ReadableStream<Uint8Array> {
-    return this.#readable ??= new ConnReadable(this, {
-      pull: async (controller) => {
-        const chunk = await this.read();
-        if (chunk === null) controller.close();
-        else controller.enqueue(chunk);
-      },
-      cancel: (reason) => this.abort(reason),
-    }, { highWaterMark: 0 });
+    return this.#readable ??= new ConnReadable(this);
   }
 
   /** A Web Stream that writes to the connection; closing it sends FIN. */
   get writable(): WritableStream<Uint8Array> {
-    return this.#writable ??= new ConnWritable(this, {
-      write: (chunk) => this.write(chunk),
-      close: () => this.closeWrite(),
-      abort: (reason) => this.abort(reason),
-    });
+    return this.#writable ??= new ConnWritable(this);
   }
 
   /** Turns Nagle's algorithm off (`true`, the default) or on. @param on */
@@ -844,112 +834,5 @@ class FrameIterator<T> implements AsyncIterableIterator<T, undefined, undefined>
 
   [Symbol.asyncIterator](): this {
     return this;
-  }
-}
-
-/**
- * `conn.readable`. Piped into a fresh `conn.writable` (of this connection or
- * another), `pipeTo()` runs tcpkit's own read/write loop instead of the Web
- * Streams machinery, which costs several promises per chunk; locks, errors,
- * cancellation, `signal` and the `prevent*` options behave as the standard says.
- */
-class ConnReadable extends ReadableStream<Uint8Array> {
-  #conn: Conn;
-  #pulled = false;
-
-  constructor(
-    conn: Conn,
-    source: UnderlyingDefaultSource<Uint8Array>,
-    strategy: QueuingStrategy<Uint8Array>,
-  ) {
-    const pull = source.pull!;
-    super({ ...source, pull: (controller) => (this.#pulled = true, pull(controller)) }, strategy);
-    this.#conn = conn;
-  }
-
-  override pipeTo(
-    destination: WritableStream<Uint8Array>,
-    options: StreamPipeOptions = {},
-  ): Promise<void> {
-    if (
-      !(destination instanceof ConnWritable) || !destination.fresh || this.#pulled ||
-      this.locked || destination.locked
-    ) {
-      return super.pipeTo(destination, options);
-    }
-    return pipeConns(this, this.#conn, destination, destination.conn, options);
-  }
-}
-
-/** `conn.writable`: knows its connection, for {@linkcode ConnReadable.pipeTo}. */
-class ConnWritable extends WritableStream<Uint8Array> {
-  readonly conn: Conn;
-  #written = false;
-
-  constructor(conn: Conn, sink: UnderlyingSink<Uint8Array>) {
-    const write = sink.write!;
-    super({
-      ...sink,
-      write: (chunk, controller) => (this.#written = true, write(chunk, controller)),
-    });
-    this.conn = conn;
-  }
-
-  /** Nothing was written through the stream yet. */
-  get fresh(): boolean {
-    return !this.#written;
-  }
-}
-
-/** pipeTo() between two connections, as the Streams standard's pipe loop behaves. */
-async function pipeConns(
-  readable: ReadableStream<Uint8Array>,
-  from: Conn,
-  writable: WritableStream<Uint8Array>,
-  to: Conn,
-  { preventClose = false, preventAbort = false, preventCancel = false, signal }: StreamPipeOptions,
-): Promise<void> {
-  const reader = readable.getReader();
-  const writer = writable.getWriter();
-  let stop: ((reason: unknown) => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => (stop = reject));
-  aborted.catch(() => {});
-  const onAbort = () => stop!(signal!.reason);
-  try {
-    if (signal?.aborted) throw signal.reason;
-    signal?.addEventListener("abort", onAbort, { once: true });
-    for (;;) {
-      let chunk: Uint8Array | null;
-      try {
-        chunk = signal ? await Promise.race([from.read(), aborted]) : await from.read();
-      } catch (error) {
-        if (signal?.aborted && error === signal.reason) throw error;
-        // The source failed: abort the destination unless told not to.
-        if (!preventAbort) await writer.abort(error).catch(() => {});
-        throw error;
-      }
-      if (chunk === null) break;
-      try {
-        await (signal ? Promise.race([to.write(chunk), aborted]) : to.write(chunk));
-      } catch (error) {
-        if (signal?.aborted && error === signal.reason) throw error;
-        // The destination failed: cancel the source unless told not to.
-        if (!preventCancel) await reader.cancel(error).catch(() => {});
-        throw error;
-      }
-    }
-    if (!preventClose) await writer.close();
-  } catch (error) {
-    if (signal?.aborted && error === signal.reason) {
-      const actions: Promise<unknown>[] = [];
-      if (!preventAbort) actions.push(writer.abort(error));
-      if (!preventCancel) actions.push(reader.cancel(error));
-      await Promise.allSettled(actions);
-    }
-    throw error;
-  } finally {
-    signal?.removeEventListener("abort", onAbort);
-    reader.releaseLock();
-    writer.releaseLock();
   }
 }

@@ -1,0 +1,119 @@
+/**
+ * `conn.readable` and `conn.writable`: Web Streams over a {@linkcode Conn},
+ * and the Conn-to-Conn `pipeTo()` that runs the connections' own loop.
+ *
+ * @module
+ */
+import type { Conn } from "./conn.ts";
+
+/**
+ * `conn.readable`. Piped into a fresh `conn.writable` (of this connection or
+ * another), `pipeTo()` runs tcpkit's own read/write loop instead of the Web
+ * Streams machinery, which costs several promises per chunk; locks, errors,
+ * cancellation, `signal` and the `prevent*` options behave as the standard says.
+ */
+export class ConnReadable extends ReadableStream<Uint8Array> {
+  #conn: Conn;
+  #pulled = false;
+
+  /** @param conn The connection read, only while the stream is pulled. */
+  constructor(conn: Conn) {
+    super({
+      pull: async (controller) => {
+        this.#pulled = true;
+        const chunk = await conn.read();
+        if (chunk === null) controller.close();
+        else controller.enqueue(chunk);
+      },
+      cancel: (reason) => conn.abort(reason),
+    }, { highWaterMark: 0 });
+    this.#conn = conn;
+  }
+
+  override pipeTo(
+    destination: WritableStream<Uint8Array>,
+    options: StreamPipeOptions = {},
+  ): Promise<void> {
+    if (
+      !(destination instanceof ConnWritable) || !destination.fresh || this.#pulled ||
+      this.locked || destination.locked
+    ) {
+      return super.pipeTo(destination, options);
+    }
+    return pipeConns(this, this.#conn, destination, destination.conn, options);
+  }
+}
+
+/** `conn.writable`: knows its connection, for {@linkcode ConnReadable.pipeTo}. */
+export class ConnWritable extends WritableStream<Uint8Array> {
+  readonly conn: Conn;
+  #written = false;
+
+  /** @param conn The connection written to; closing the stream sends FIN. */
+  constructor(conn: Conn) {
+    super({
+      write: (chunk) => (this.#written = true, conn.write(chunk)),
+      close: () => conn.closeWrite(),
+      abort: (reason) => conn.abort(reason),
+    });
+    this.conn = conn;
+  }
+
+  /** Nothing was written through the stream yet. */
+  get fresh(): boolean {
+    return !this.#written;
+  }
+}
+
+/** pipeTo() between two connections, as the Streams standard's pipe loop behaves. */
+async function pipeConns(
+  readable: ReadableStream<Uint8Array>,
+  from: Conn,
+  writable: WritableStream<Uint8Array>,
+  to: Conn,
+  { preventClose = false, preventAbort = false, preventCancel = false, signal }: StreamPipeOptions,
+): Promise<void> {
+  const reader = readable.getReader();
+  const writer = writable.getWriter();
+  let stop: ((reason: unknown) => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => (stop = reject));
+  aborted.catch(() => {});
+  const onAbort = () => stop!(signal!.reason);
+  try {
+    if (signal?.aborted) throw signal.reason;
+    signal?.addEventListener("abort", onAbort, { once: true });
+    for (;;) {
+      let chunk: Uint8Array | null;
+      try {
+        chunk = signal ? await Promise.race([from.read(), aborted]) : await from.read();
+      } catch (error) {
+        if (signal?.aborted && error === signal.reason) throw error;
+        // The source failed: abort the destination unless told not to.
+        if (!preventAbort) await writer.abort(error).catch(() => {});
+        throw error;
+      }
+      if (chunk === null) break;
+      try {
+        await (signal ? Promise.race([to.write(chunk), aborted]) : to.write(chunk));
+      } catch (error) {
+        if (signal?.aborted && error === signal.reason) throw error;
+        // The destination failed: cancel the source unless told not to.
+        if (!preventCancel) await reader.cancel(error).catch(() => {});
+        throw error;
+      }
+    }
+    if (!preventClose) await writer.close();
+  } catch (error) {
+    if (signal?.aborted && error === signal.reason) {
+      const actions: Promise<unknown>[] = [];
+      if (!preventAbort) actions.push(writer.abort(error));
+      if (!preventCancel) actions.push(reader.cancel(error));
+      await Promise.allSettled(actions);
+    }
+    throw error;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+    reader.releaseLock();
+    writer.releaseLock();
+  }
+}
