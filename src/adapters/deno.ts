@@ -13,7 +13,7 @@
  */
 import { ConnectionClosedError, toTcpError, toTlsError, UnsupportedError } from "../errors.ts";
 import { describeTarget } from "../_address.ts";
-import { allocate, POOL_MAX } from "../_pool.ts";
+import { allocate, POOL_MAX } from "./_pool.ts";
 import type { Addr, RawConn, RawListener, ReadHandler, Support, Transport } from "../transport.ts";
 import { bindTransport, type BoundApi } from "../bind.ts";
 
