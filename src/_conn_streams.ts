@@ -6,6 +6,18 @@
  */
 import type { Conn } from "./conn.ts";
 
+/** Conn's getter: whether its runtime reads into memory it is given (Deno). @internal */
+export const READS_INTO: unique symbol = Symbol("readsInto");
+
+/**
+ * A pipe reads into one reused buffer of this size once a chunk this big
+ * came (bulk), where the runtime reads into memory it is given: no new array
+ * per read (Deno bulk echo, see BENCHMARKS.md). Smaller reads go back to
+ * `read()`, so that a quiet pipe holds no buffer.
+ */
+const PIPE_BUFFER = 64 * 1024;
+const PIPE_SMALL = 4 * 1024;
+
 /**
  * `conn.readable`. Piped into a fresh `conn.writable` (of this connection or
  * another), `pipeTo()` runs tcpkit's own read/write loop instead of the Web
@@ -65,6 +77,8 @@ export class ConnWritable extends WritableStream<Uint8Array> {
   }
 }
 
+const view = (buffer: Uint8Array, n: number | null) => n === null ? null : buffer.subarray(0, n);
+
 /** pipeTo() between two connections, as the Streams standard's pipe loop behaves. */
 async function pipeConns(
   readable: ReadableStream<Uint8Array>,
@@ -82,10 +96,17 @@ async function pipeConns(
   try {
     if (signal?.aborted) throw signal.reason;
     signal?.addEventListener("abort", onAbort, { once: true });
+    const reuse = (from as Conn & { [READS_INTO]: boolean })[READS_INTO];
+    let buffer: Uint8Array | undefined;
     for (;;) {
       let chunk: Uint8Array | null;
       try {
-        chunk = signal ? await Promise.race([from.read(), aborted]) : await from.read();
+        chunk = buffer
+          ? view(
+            buffer,
+            await (signal ? Promise.race([from.readInto(buffer), aborted]) : from.readInto(buffer)),
+          )
+          : await (signal ? Promise.race([from.read(), aborted]) : from.read());
       } catch (error) {
         if (signal?.aborted && error === signal.reason) throw error;
         // The source failed: abort the destination unless told not to.
@@ -95,12 +116,17 @@ async function pipeConns(
       if (chunk === null) break;
       try {
         await (signal ? Promise.race([to.write(chunk), aborted]) : to.write(chunk));
+        // The buffer is read into again: the destination must be done with it first.
+        if (buffer) await (signal ? Promise.race([to.flush(), aborted]) : to.flush());
       } catch (error) {
         if (signal?.aborted && error === signal.reason) throw error;
         // The destination failed: cancel the source unless told not to.
         if (!preventCancel) await reader.cancel(error).catch(() => {});
         throw error;
       }
+      if (!reuse) continue;
+      if (chunk.length >= PIPE_BUFFER / 4) buffer ??= new Uint8Array(PIPE_BUFFER);
+      else if (chunk.length < PIPE_SMALL) buffer = undefined;
     }
     if (!preventClose) await writer.close();
   } catch (error) {

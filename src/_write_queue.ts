@@ -5,6 +5,7 @@
  * @module
  */
 import type { Watchdog } from "./_watchdog.ts";
+import { Fifo } from "./_fifo.ts";
 
 interface PendingWrite {
   bytes: Uint8Array;
@@ -55,8 +56,8 @@ export class WriteQueue {
   #watchdog: Watchdog | undefined;
   /** The write whose bytes go to the transport now. */
   #current: PendingWrite | undefined;
-  /** The writes waiting behind it: the array is used only when writes pile up. */
-  #queue: PendingWrite[] = [];
+  /** The writes waiting behind it: made when writes first pile up. */
+  #queue: Fifo<PendingWrite> | undefined;
   #pending = 0;
   /** Whether a slice is with the transport. */
   #pumping = false;
@@ -99,7 +100,7 @@ export class WriteQueue {
         item.reject = reject;
       });
     }
-    if (this.#current !== undefined) this.#queue.push(item);
+    if (this.#current !== undefined) (this.#queue ??= new Fifo()).push(item);
     else {
       this.#current = item;
       // A slice still with the transport (the queue was cleared meanwhile) goes on to this one.
@@ -117,7 +118,7 @@ export class WriteQueue {
     const current = this.#current;
     this.#current = undefined;
     current?.reject?.(error);
-    for (const pending of this.#queue.splice(0)) pending.reject?.(error);
+    for (const pending of this.#queue?.clear() ?? []) pending.reject?.(error);
     this.#pending = 0;
   }
 
@@ -154,7 +155,7 @@ export class WriteQueue {
     if (item.offset < item.bytes.length) return true;
     this.#pending -= item.bytes.length;
     item.resolve?.();
-    this.#current = this.#queue.shift();
+    this.#current = this.#queue?.shift();
     return this.#current !== undefined || this.#stopped();
   }
 

@@ -7,7 +7,7 @@
 import { formatAddr } from "./_address.ts";
 import { Watchdog } from "./_watchdog.ts";
 import { SEND, SEND_FAILED, SENT, WriteQueue, type WriteQueueHost } from "./_write_queue.ts";
-import { ConnReadable, ConnWritable } from "./_conn_streams.ts";
+import { ConnReadable, ConnWritable, READS_INTO } from "./_conn_streams.ts";
 import { ByteBuffer } from "./codec/byte_buffer.ts";
 import type { Codec, Decoder } from "./codec/codec.ts";
 import { DelimiterCodec } from "./codec/delimiter_codec.ts";
@@ -315,6 +315,41 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
   }
 
   /**
+   * Reads the next bytes into `buffer`, up to its length: the read/write loop
+   * of `Deno.Conn.read()`, which allocates nothing per read. On Deno the
+   * runtime reads into `buffer` itself; on Bun and Node the bytes it received
+   * are copied in, and what does not fit stays buffered for the next read.
+   *
+   * @example An echo loop that reuses one buffer
+   * ```ts ignore
+   * import { serve } from "@tcpkit/tcpkit";
+   * await using server = await serve({
+   *   port: 0,
+   *   handler: async (conn) => {
+   *     const buffer = new Uint8Array(64 * 1024);
+   *     for (let n; (n = await conn.readInto(buffer)) !== null;) {
+   *       await conn.write(buffer.subarray(0, n));
+   *       await conn.flush(); // the bytes are the runtime's now: buffer is free
+   *     }
+   *   },
+   * });
+   * ```
+   *
+   * @param buffer Where the bytes go (at its start); at least one byte long.
+   * @returns How many bytes were read, or `null` once the peer has finished sending.
+   * @throws {ConnectionResetError} When the peer reset the connection.
+   * @throws {TimeoutError} When a timeout closed the connection.
+   */
+  readInto(buffer: Uint8Array): Promise<number | null> {
+    if (!(buffer instanceof Uint8Array) || buffer.length === 0) {
+      return Promise.reject(
+        new TypeError("Cannot read into buffer: it must be a Uint8Array of at least one byte"),
+      );
+    }
+    return this.#readFrame(into(buffer), false, buffer);
+  }
+
+  /**
    * Reads exactly `length` bytes.
    *
    * @param length How many bytes.
@@ -428,6 +463,18 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
     return this.write(codec.encode(frame));
   }
 
+  /**
+   * Settles once the runtime is done with every byte written so far: sent, or
+   * copied into its own buffers. After it, the memory of those bytes may be
+   * reused (`write()` resolves earlier while few bytes wait).
+   *
+   * @throws {ConnectionClosedError} (or the error that ended it) When the connection failed.
+   */
+  async flush(): Promise<void> {
+    await this.#writes.idle;
+    if (this.#failure) throw this.#failure;
+  }
+
   /** Sends FIN once pending writes are out; reading goes on. */
   async closeWrite(): Promise<void> {
     if (this.#writeClosed || this.#done) return;
@@ -516,6 +563,11 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
     return new ChunkIterator(this);
   }
 
+  /** For pipes: whether the runtime reads into memory it is given (Deno). @internal */
+  get [READS_INTO](): boolean {
+    return this.#raw.readInto !== undefined;
+  }
+
   /** For the iterators: the next chunk, or frame with a decoder, as an iterator result. @internal */
   [NEXT]<T>(decoder?: Decoder<T>): Promise<IteratorResult<T | Uint8Array, undefined>> {
     return decoder ? this.#readFrame(decoder, true) : this.#readChunk(true);
@@ -548,7 +600,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
         if (value !== null || chunk === null) break;
         this.#checkReadBuffer();
         read.arrived = false;
-        this.#raw.read(read);
+        this.#request(read);
         if (!read.arrived) return void (read.looping = false);
         bytes = read.next;
       }
@@ -605,8 +657,11 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
     return this.#startRead(undefined, asResult);
   }
 
-  /** A frame: decoded from the buffer when it holds one, else read until it does. */
-  #readFrame<T>(decoder: Decoder<T>, asResult: boolean): Promise<never> {
+  /**
+   * A frame: decoded from the buffer when it holds one, else read until it
+   * does (`into`: `readInto()`'s buffer, for a transport that reads into it).
+   */
+  #readFrame<T>(decoder: Decoder<T>, asResult: boolean, into?: Uint8Array): Promise<never> {
     if (!this.#reading && (this.#buffer.length > 0 || this.#eof)) {
       try {
         let frame = this.#buffer.length > 0 ? decoder.decode(this.#buffer) : null;
@@ -619,7 +674,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
         return Promise.reject(error);
       }
     }
-    return this.#refuseRead() ?? this.#startRead(decoder, asResult);
+    return this.#refuseRead() ?? this.#startRead(decoder, asResult, into);
   }
 
   /** Why no read can start now, as a rejected promise; `undefined` when one can. */
@@ -633,14 +688,25 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
   }
 
   /** Reads from the transport until a chunk, or a whole frame, is in; under one read timeout. */
-  #startRead(decoder: Decoder<unknown> | undefined, asResult: boolean): Promise<never> {
+  #startRead(
+    decoder: Decoder<unknown> | undefined,
+    asResult: boolean,
+    into?: Uint8Array,
+  ): Promise<never> {
     this.#reading = true;
     this.#readDog?.arm();
     return new Promise((resolve, reject) =>
-      this.#raw.read(
-        new PendingRead(this, decoder, asResult, resolve as (value: unknown) => void, reject),
+      this.#request(
+        new PendingRead(this, decoder, asResult, resolve as (value: unknown) => void, reject, into),
       )
     );
+  }
+
+  /** Asks the transport for bytes; into `readInto()`'s buffer where it can (nothing is buffered then). */
+  #request(read: PendingRead): void {
+    if (read.into !== undefined && this.#raw.readInto !== undefined) {
+      this.#raw.readInto(read.into, read);
+    } else this.#raw.read(read);
   }
 
   #endRead(): void {
@@ -750,6 +816,8 @@ class PendingRead implements ReadHandler {
   readonly asResult: boolean;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
+  /** `readInto()`'s buffer. */
+  readonly into: Uint8Array | undefined;
   /** Inside `Conn[ON_READ]`: a chunk delivered meanwhile waits in `next`. */
   looping = false;
   arrived = false;
@@ -761,12 +829,14 @@ class PendingRead implements ReadHandler {
     asResult: boolean,
     resolve: (value: unknown) => void,
     reject: (error: unknown) => void,
+    into: Uint8Array | undefined,
   ) {
     this.conn = conn;
     this.decoder = decoder;
     this.asResult = asResult;
     this.resolve = resolve;
     this.reject = reject;
+    this.into = into;
   }
 
   chunk(bytes: Uint8Array | null): void {
@@ -776,6 +846,14 @@ class PendingRead implements ReadHandler {
   error(error: unknown): void {
     this.conn[ON_READ_ERROR](this, error);
   }
+}
+
+/** `readInto(target)` as a decoder: whatever is buffered, as much as fits. */
+function into(target: Uint8Array): Decoder<number> {
+  return {
+    decode: (buffer) => buffer.length > 0 ? buffer.takeInto(target) : null,
+    decodeEof: () => null,
+  };
 }
 
 /** `readExact(length)` as a decoder: what the stream ends without is truncated. */

@@ -132,10 +132,16 @@ export interface RawConn {
   /** Asks for the next chunk, delivered to `handler`. Never called again before that. */
   read(handler: ReadHandler): void;
   /**
+   * Optional, where the runtime reads into memory it is given (Deno): like
+   * `read()`, into the start of `buffer`, delivering a view of it; a pipe
+   * from such a connection reuses one buffer instead of a new chunk per read.
+   */
+  readInto?(buffer: Uint8Array, handler: ReadHandler): void;
+  /**
    * Hands bytes to the runtime, retrying partial writes and waiting for drain:
-   * `undefined` when it took every byte at once, else a promise that resolves
-   * once it has. The bytes must not change afterwards. Never called again
-   * before the promise settles.
+   * `undefined` when the runtime is done with every byte at once (sent, or
+   * copied), else a promise that resolves once it is. The bytes must not
+   * change before. Never called again before the promise settles.
    */
   write(bytes: Uint8Array): Promise<void> | undefined;
   /** Sends FIN once written bytes are out; reading goes on. */

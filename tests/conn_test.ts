@@ -111,6 +111,54 @@ describe(`echo over ${RUNTIME}'s transport`, () => {
   });
 });
 
+describe("reusing memory: readInto() and flush()", () => {
+  test("an echo loop over one buffer (readInto, write, flush) returns 16 MiB intact", async () => {
+    await using server = await serve({
+      port: 0,
+      handler: async (conn) => {
+        const buffer = new Uint8Array(64 * 1024);
+        for (let n; (n = await conn.readInto(buffer)) !== null;) {
+          await conn.write(buffer.subarray(0, n));
+          await conn.flush();
+        }
+      },
+    });
+    await using conn = await connect({ port: server.addr.port });
+    const data = pseudoRandomBytes(16 * 1024 * 1024, 7);
+    const [, received] = await Promise.all([
+      conn.write(data).then(() => conn.closeWrite()),
+      readAll(conn),
+    ]);
+    assert.equal(sha256(received), sha256(data));
+  });
+
+  test("after flush() the runtime is done with the bytes: refilling the buffer changes nothing sent", async () => {
+    // Small writes into a peer that does not read yet: once the kernel's buffers are
+    // full, a runtime that keeps a reference to the bytes (Node) must hold flush() back.
+    const BLOCK = 1024;
+    const COUNT = 16 * 1024;
+    await using server = await serve({
+      port: 0,
+      handler: async (conn) => {
+        const buffer = new Uint8Array(BLOCK);
+        for (let i = 0; i < COUNT; i++) {
+          buffer.fill(i % 251);
+          await conn.write(buffer);
+          await conn.flush();
+        }
+      },
+    });
+    await using conn = await connect({ port: server.addr.port });
+    await sleep(300); // 16 MiB is more than loopback buffers hold: the writer blocks
+    const received = await readAll(conn);
+    assert.equal(received.length, BLOCK * COUNT);
+    for (let i = 0; i < COUNT; i++) {
+      const block = received.subarray(i * BLOCK, (i + 1) * BLOCK);
+      if (!block.every((b) => b === i % 251)) assert.fail(`block ${i} was changed after flush()`);
+    }
+  });
+});
+
 describe("addresses", () => {
   test("serve() listens on 127.0.0.1 by default", async () => {
     await using server = await serve({ port: 0, handler: echo });

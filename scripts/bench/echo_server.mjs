@@ -8,9 +8,10 @@
 //            loop with a 64 KiB buffer, Bun.listen with write + drain, Node
 //            node:net with socket.pipe(socket)
 //   pipeto   Deno only: Deno's own `conn.readable.pipeTo(conn.writable)`
-//   pull     Bun and Node: the least any pull API costs on the runtime's own sockets,
-//            the floor for tcpkit's `for await`: per connection one async function
-//            that awaits a promise per chunk and writes it back (Deno's raw is one)
+//   pull     the least any pull API costs on the runtime's own sockets, the floor
+//            for tcpkit's `for await`: per connection one async function that awaits
+//            a promise per chunk and writes it back; on Deno the raw loop with a
+//            fresh array per read, since the caller of a pull API owns each chunk
 //
 // tcpkit comes from mod.ts on Deno and Bun, from the npm build (npm/esm/mod.js) on
 // Node, in this repository or, with TCPKIT_ROOT=DIR, in another copy of it (the
@@ -52,37 +53,50 @@ const SERVERS = {
     }),
   raw: () => RAW[RUNTIME](),
   pull: () => {
-    if (!PULL[RUNTIME]) throw new Error("pull is for Bun and Node (Deno's raw is a pull loop)");
     return PULL[RUNTIME]();
   },
   pipeto: () => {
     if (RUNTIME !== "deno") throw new Error("pipeto is Deno's own Web Streams echo: Deno only");
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    (async () => {
-      for await (const conn of listener) conn.readable.pipeTo(conn.writable).catch(() => {});
-    })();
-    return listener.addr.port;
+    return denoServer((conn) => conn.readable.pipeTo(conn.writable).catch(() => {}));
   },
+};
+
+/**
+ * Deno.listen with `echo(conn)` for each connection. accept() fails with
+ * NotConnected when a client resets before it is accepted: go on accepting.
+ */
+function denoServer(echo) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  (async () => {
+    for (;;) {
+      try {
+        echo(await listener.accept());
+      } catch { /* reset before accept */ }
+    }
+  })();
+  return listener.addr.port;
+}
+
+/** A Deno read/write loop; `buffer()` gives the array each read goes into. */
+const denoLoop = (buffer) => async (conn) => {
+  try {
+    for (let chunk = buffer(), n = await conn.read(chunk); n !== null;) {
+      for (let off = 0; off < n;) off += await conn.write(chunk.subarray(off, n));
+      chunk = buffer();
+      n = await conn.read(chunk);
+    }
+  } catch { /* reset */ }
+  try {
+    conn.close();
+  } catch { /* closed */ }
 };
 
 const RAW = {
   deno() {
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const echo = async (conn) => {
+    return denoServer((conn) => {
       const buffer = new Uint8Array(64 * 1024);
-      try {
-        for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
-          for (let off = 0; off < n;) off += await conn.write(buffer.subarray(off, n));
-        }
-      } catch { /* reset */ }
-      try {
-        conn.close();
-      } catch { /* closed */ }
-    };
-    (async () => {
-      for await (const conn of listener) echo(conn);
-    })();
-    return listener.addr.port;
+      return denoLoop(() => buffer)(conn);
+    });
   },
   bun() {
     // Bun's write() takes what the kernel accepts; the rest waits for drain, and
@@ -186,6 +200,8 @@ class Pull {
 }
 
 const PULL = {
+  // A pull API hands each chunk to its caller, who may keep it: a fresh array per read.
+  deno: () => denoServer(denoLoop(() => new Uint8Array(64 * 1024))),
   bun() {
     const server = Bun.listen({
       hostname: "127.0.0.1",

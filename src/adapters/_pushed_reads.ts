@@ -8,10 +8,12 @@
  */
 import { ConnectionClosedError, toTcpError } from "../errors.ts";
 import { READ_AHEAD, type ReadHandler } from "../transport.ts";
+import { Fifo } from "../_fifo.ts";
 
 /** The queue and the waiting reader; subclasses feed it and say how the stream ends. */
 export abstract class PushedReads {
-  #queue: Uint8Array[] = [];
+  /** Made when a chunk first waits (a reader usually waits instead). */
+  #queue: Fifo<Uint8Array> | undefined;
   #queued = 0;
   #paused: boolean;
   #reader: ReadHandler | null = null;
@@ -44,7 +46,7 @@ export abstract class PushedReads {
       this.#reader = null;
       return reader.chunk(bytes);
     }
-    this.#queue.push(bytes);
+    (this.#queue ??= new Fifo()).push(bytes);
     this.#queued += bytes.length;
     if (this.#queued >= READ_AHEAD && !this.#paused) {
       this.#paused = true;
@@ -64,7 +66,7 @@ export abstract class PushedReads {
   }
 
   read(reader: ReadHandler): void {
-    const chunk = this.#queue.shift();
+    const chunk = this.#queue?.shift();
     if (chunk !== undefined) {
       this.#queued -= chunk.length;
       if (this.#paused && this.#queued < READ_AHEAD) this.#resume();

@@ -161,6 +161,12 @@ function wrapConn(conn: DenoConn, tlsContext?: string): RawConn {
         (error) => reader.error(failure(error, "read from")),
       );
     },
+    readInto(buffer: Uint8Array, reader: ReadHandler) {
+      conn.read(buffer).then(
+        (n) => reader.chunk(n === null ? null : buffer.subarray(0, n)),
+        (error) => reader.error(failure(error, "read from")),
+      );
+    },
     async write(bytes) {
       try {
         let offset = await conn.write(bytes);

@@ -1,7 +1,7 @@
 /**
  * The Node transport, on `node:net`. Sockets are half-open capable
- * (`allowHalfOpen`), paused while nobody reads, and written with
- * `write()` + `drain`, so memory stays bounded by the stream's high-water mark.
+ * (`allowHalfOpen`), paused while nobody reads, and written one write at a
+ * time: a write is done once Node holds none of its bytes (its callback ran).
  *
  * @example Pin the Node transport
  * ```ts ignore
@@ -50,9 +50,6 @@ const LISTENERS = {
   error(this: StatefulSocket, error: Error): void {
     this[STATE].onError(error);
   },
-  drain(this: StatefulSocket): void {
-    this[STATE].onDrain();
-  },
   close(this: StatefulSocket): void {
     this[STATE].onClose();
   },
@@ -74,7 +71,12 @@ class SocketConn extends PushedReads implements RawConn {
   #path: string | undefined;
   #ended = false;
   #failure: unknown;
-  #drainWaiter: Waiter<void> | null = null;
+  /** Writes made, and those Node is done with (their callbacks run in order). */
+  #writes = 0;
+  #finished = 0;
+  /** The write callback, made on the first write (idle connections hold none). */
+  #onWritten: ((error?: Error | null) => void) | undefined;
+  #writeWaiter: Waiter<void> | null = null;
 
   constructor(socket: net.Socket, path?: string, handshake?: Handshake) {
     // Accepted sockets start paused (pauseOnConnect): nothing is read before someone asks.
@@ -114,19 +116,13 @@ class SocketConn extends PushedReads implements RawConn {
     this.wake();
   }
 
-  onDrain(): void {
-    this.#drainWaiter?.resolve();
-    this.#drainWaiter = null;
-  }
-
   onClose(): void {
     this.#ended = true;
     this.wake();
-    this.#drainWaiter?.reject(
+    this.#settleWrite(
       this.#failure ??
         new ConnectionClosedError(`Cannot write to ${this.#peer}: the connection is closed`),
     );
-    this.#drainWaiter = null;
   }
 
   protected pauseSocket(): void {
@@ -163,12 +159,28 @@ class SocketConn extends PushedReads implements RawConn {
     if (socket.destroyed || socket.writableEnded) {
       return Promise.reject(this.#writeError("write to"));
     }
-    if (socket.write(bytes)) return undefined;
+    this.#writes++;
+    // Node holds the bytes until their callback runs; none left buffered means it is done.
+    const below = socket.write(bytes, this.#onWritten ??= (error) => this.#written(error));
+    if (below && socket.writableLength === 0) return undefined;
     return new Promise<void>((resolve, reject) => {
-      this.#drainWaiter = { resolve, reject };
+      this.#writeWaiter = { resolve, reject };
     }).catch((error) => {
       throw toTcpError(error, `write to ${this.#peer}`);
     });
+  }
+
+  #written(error?: Error | null): void {
+    if (error) this.#settleWrite(error);
+    else if (++this.#finished === this.#writes) this.#settleWrite();
+  }
+
+  /** Settles the write waiting for Node to be done with every byte. */
+  #settleWrite(error?: unknown): void {
+    const waiter = this.#writeWaiter;
+    this.#writeWaiter = null;
+    if (error === undefined) waiter?.resolve();
+    else waiter?.reject(error);
   }
 
   closeWrite(): Promise<void> {

@@ -92,6 +92,7 @@ test("ByteBuffer behaves like an array under any operations", () => {
     fc.record({ take: fc.nat(8) }),
     fc.record({ skip: fc.nat(8) }),
     fc.record({ shift: fc.constant(true) }),
+    fc.record({ into: fc.nat(8) }),
     fc.record({
       find: fc.uint8Array({ minLength: 1, maxLength: 3 }).map((a) => a.map((b) => b % 3)),
       from: fc.nat(10),
@@ -119,6 +120,16 @@ test("ByteBuffer behaves like an array under any operations", () => {
           const chunk = buffer.shift();
           assert.deepEqual([...(chunk ?? [])], model.slice(0, chunk?.length ?? 0));
           model = model.slice(chunk?.length ?? 0);
+        } else if ("into" in o) {
+          const target = new Uint8Array(o.into + 2).fill(7);
+          const n = buffer.takeInto(target.subarray(1, 1 + o.into));
+          assert.equal(n, Math.min(o.into, model.length));
+          assert.deepEqual([...target], [
+            7,
+            ...model.slice(0, n),
+            ...Array(o.into - n + 1).fill(7),
+          ]);
+          model = model.slice(n);
         } else if ("find" in o) {
           let want = o.from;
           while (
@@ -136,4 +147,18 @@ test("ByteBuffer behaves like an array under any operations", () => {
     }),
     { numRuns: 200 },
   );
+});
+
+test("ByteBuffer.takeInto() leaves bytes read into the target itself where they are", () => {
+  const target = new Uint8Array(8);
+  const buffer = new ByteBuffer();
+  target.set([1, 2, 3]);
+  buffer.push(target.subarray(0, 3));
+  buffer.push(bytes(4, 5));
+  assert.equal(buffer.takeInto(target.subarray(0, 4)), 4);
+  assert.deepEqual([...target], [1, 2, 3, 4, 0, 0, 0, 0]);
+  assert.equal(buffer.length, 1);
+  assert.equal(buffer.takeInto(target), 1);
+  assert.equal(target[0], 5);
+  assert.equal(buffer.takeInto(target), 0);
 });
