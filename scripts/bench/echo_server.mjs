@@ -2,6 +2,7 @@
 // (Deno, Bun or Node). Usage: <runtime> echo_server.mjs KIND
 //
 //   tcpkit   serve() + `for await (const chunk of conn) await conn.write(chunk)`
+//   into     serve() + a loop over one buffer: `conn.readInto(buffer)`, write, flush
 //   streams  serve() + `conn.readable.pipeTo(conn.writable)` (tcpkit's Web Streams)
 //   framed   serve() + LineCodec: each line decoded and written back as a frame
 //   raw      the runtime's own API, written the best way for it: Deno a read/write
@@ -42,6 +43,14 @@ const SERVERS = {
   tcpkit: () =>
     tcpkit(() => async (conn) => {
       for await (const chunk of conn) await conn.write(chunk);
+    }),
+  into: () =>
+    tcpkit(() => async (conn) => {
+      const buffer = new Uint8Array(64 * 1024);
+      for (let n; (n = await conn.readInto(buffer)) !== null;) {
+        await conn.write(buffer.subarray(0, n));
+        await conn.flush();
+      }
     }),
   streams: () => tcpkit(() => (conn) => conn.readable.pipeTo(conn.writable)),
   framed: () =>

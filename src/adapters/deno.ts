@@ -116,6 +116,11 @@ function reusePortSupport(): Support {
     : "unsupported";
 }
 
+/** Writes what a partial write left, from `offset` on. */
+async function writeRest(conn: DenoConn, bytes: Uint8Array, offset: number): Promise<void> {
+  while (offset < bytes.length) offset += await conn.write(bytes.subarray(offset));
+}
+
 function wrapConn(conn: DenoConn, tlsContext?: string): RawConn {
   const localAddr = toAddr(conn.localAddr);
   const remoteAddr = toAddr(conn.remoteAddr);
@@ -167,13 +172,15 @@ function wrapConn(conn: DenoConn, tlsContext?: string): RawConn {
         (error) => reader.error(failure(error, "read from")),
       );
     },
-    async write(bytes) {
-      try {
-        let offset = await conn.write(bytes);
-        while (offset < bytes.length) offset += await conn.write(bytes.subarray(offset));
-      } catch (error) {
-        fail(error, "write to");
-      }
+    write(bytes) {
+      // One promise when the runtime takes every byte at once (the usual case).
+      return conn.write(bytes).then(
+        (n) =>
+          n < bytes.length
+            ? writeRest(conn, bytes, n).catch((e) => fail(e, "write to"))
+            : undefined,
+        (error) => fail(error, "write to"),
+      );
     },
     async closeWrite() {
       try {
