@@ -32,8 +32,6 @@ function toBytes(chunk: Uint8Array): Uint8Array {
   return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }
 
-const EMPTY = new Uint8Array(0);
-
 type Handshake = () => Promise<{ alpnProtocol: string | null }>;
 
 /** Where a socket keeps its {@linkcode SocketConn}, for the shared event listeners. */
@@ -73,6 +71,11 @@ class SocketConn extends PushedReads implements RawConn {
   #path: string | undefined;
   #ended = false;
   #failure: unknown;
+  /** Writes made, and those Node is done with (their callbacks run in order). */
+  #writes = 0;
+  #finished = 0;
+  /** The write callback, made on the first write (idle connections hold none). */
+  #onWritten: ((error?: Error | null) => void) | undefined;
   #writeWaiter: Waiter<void> | null = null;
 
   constructor(socket: net.Socket, path?: string, handshake?: Handshake) {
@@ -156,16 +159,20 @@ class SocketConn extends PushedReads implements RawConn {
     if (socket.destroyed || socket.writableEnded) {
       return Promise.reject(this.#writeError("write to"));
     }
-    socket.write(bytes);
-    // Nothing left buffered: Node is done with the bytes. Else it holds them until
-    // sent: an empty write's callback runs once everything before it is.
-    if (socket.writableLength === 0) return undefined;
+    this.#writes++;
+    // Node holds the bytes until their callback runs; none left buffered means it is done.
+    const below = socket.write(bytes, this.#onWritten ??= (error) => this.#written(error));
+    if (below && socket.writableLength === 0) return undefined;
     return new Promise<void>((resolve, reject) => {
       this.#writeWaiter = { resolve, reject };
-      socket.write(EMPTY, (error) => this.#settleWrite(error ?? undefined));
     }).catch((error) => {
       throw toTcpError(error, `write to ${this.#peer}`);
     });
+  }
+
+  #written(error?: Error | null): void {
+    if (error) this.#settleWrite(error);
+    else if (++this.#finished === this.#writes) this.#settleWrite();
   }
 
   /** Settles the write waiting for Node to be done with every byte. */
