@@ -1,17 +1,20 @@
 // The clients the harness measures against the C echo server, on the runtime that
-// runs this file. Usage: <runtime> client.mjs tcpkit|raw HOST PORT [bench options]
+// runs this file. Usage: <runtime> client.mjs tcpkit|raw|pull HOST PORT [bench options]
 //
 //   tcpkit  `tcpkit bench` itself (runBench from src/cli/bench.ts; the npm build on Node)
 //   raw     the same ping-pong written on the runtime's own API, the best way for it:
 //           Deno.connect with a read/write loop, Bun.connect and node:net driven by
 //           their data events. It records latency in the same histogram as
 //           tcpkit bench, so both do the same work per message.
+//   pull    Bun and Node: the raw client awaiting one promise per echo chunk (Pull),
+//           the floor of any promise-per-chunk client such as tcpkit bench
 //
 // Both print the same JSON summary (tcpkit bench --json). The raw client knows
 // only --mode pingpong.
 import process from "node:process";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { Pull } from "./_pull.mjs";
 
 const RUNTIME = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : "node";
 const [kind, ...args] = process.argv.slice(2);
@@ -113,7 +116,63 @@ const RAW = {
   },
 };
 
-async function rawPingpong() {
+/**
+ * The floor of a pull client: the runtime's socket as a {@linkcode Pull}, and a
+ * loop that writes the message and awaits the echo's chunks, as tcpkit bench does.
+ */
+const PULL = {
+  async bun(hostname, port, message, onEcho, run) {
+    let pull;
+    const socket = await Bun.connect({
+      hostname,
+      port,
+      socket: {
+        open(socket) {
+          socket.data = pull = new Pull((on) => (on ? socket.pause() : socket.resume()));
+        },
+        data: (socket, chunk) => socket.data.push(new Uint8Array(chunk)),
+        end: (socket) => socket.data.end(),
+        close: (socket) => socket.data.end(),
+        error: (_socket, error) => run.fail(error),
+      },
+    });
+    return { done: pullLoop(pull, (bytes) => socket.write(bytes), message, onEcho, run, socket) };
+  },
+  async node(hostname, port, message, onEcho, run) {
+    const net = await import("node:net");
+    const socket = net.connect({ host: hostname, port, noDelay: true });
+    await new Promise((resolve, reject) => {
+      socket.once("connect", resolve);
+      socket.once("error", reject);
+    });
+    const pull = new Pull((on) => (on ? socket.pause() : socket.resume()));
+    socket.on("data", (chunk) => pull.push(chunk));
+    socket.on("close", () => pull.end());
+    socket.on("error", (error) => run.fail(error));
+    return { done: pullLoop(pull, (bytes) => socket.write(bytes), message, onEcho, run, socket) };
+  },
+};
+
+async function pullLoop(pull, write, message, onEcho, run, socket) {
+  try {
+    while (!run.stopped) {
+      const start = performance.now();
+      write(message);
+      for (let got = 0; got < message.length;) {
+        const chunk = await pull.next();
+        if (chunk === null) throw new Error("closed");
+        got += chunk.length;
+      }
+      onEcho(start);
+    }
+  } catch (error) {
+    run.fail(error);
+  } finally {
+    socket.end();
+  }
+}
+
+async function baselinePingpong(clients) {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -126,7 +185,9 @@ async function rawPingpong() {
       json: { type: "boolean", default: false },
     },
   });
-  if (values.mode !== "pingpong") throw new Error("the raw client knows only --mode pingpong");
+  if (values.mode !== "pingpong") {
+    throw new Error("the raw and pull clients know only --mode pingpong");
+  }
   const [hostname, portText] = positionals;
   const port = Number(portText);
   const size = Number(values.size);
@@ -148,7 +209,10 @@ async function rawPingpong() {
     histogram.record(performance.now() - start);
   };
   const loops = await Promise.all(
-    Array.from({ length: connections }, () => RAW[RUNTIME](hostname, port, message, onEcho, run)),
+    Array.from(
+      { length: connections },
+      () => clients[RUNTIME](hostname, port, message, onEcho, run),
+    ),
   );
   await new Promise((resolve) => setTimeout(resolve, seconds(values.warmup)));
   run.measuring = true;
@@ -183,8 +247,9 @@ async function rawPingpong() {
 if (kind === "tcpkit") {
   await runBench(args);
   process.exit(process.exitCode ?? 0);
-} else if (kind === "raw") await rawPingpong();
+} else if (kind === "raw") await baselinePingpong(RAW);
+else if (kind === "pull" && PULL[RUNTIME]) await baselinePingpong(PULL);
 else {
-  console.error("usage: client.mjs tcpkit|raw HOST PORT [--mode M] [--connections N] ...");
+  console.error("usage: client.mjs tcpkit|raw|pull HOST PORT [--mode M] [--connections N] ...");
   process.exit(2);
 }

@@ -21,6 +21,7 @@
 // stdin ends (or on SIGTERM).
 import process from "node:process";
 import { pathToFileURL } from "node:url";
+import { Pull } from "./_pull.mjs";
 
 const kind = process.argv[2];
 const RUNTIME = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : "node";
@@ -172,41 +173,6 @@ const RAW = {
     return server.address().port;
   },
 };
-
-/**
- * A connection as a pull API at its barest: chunks wait in a queue (the socket
- * paused past 64 KiB) until the loop takes them; `next()` is one promise.
- */
-class Pull {
-  queue = [];
-  queued = 0;
-  ended = false;
-  waiter = null;
-  constructor(pause) {
-    this.pause = pause;
-  }
-  push(chunk) {
-    const waiter = this.waiter;
-    this.waiter = null;
-    if (waiter) return waiter(chunk);
-    this.queue.push(chunk);
-    if ((this.queued += chunk.length) >= 65536) this.pause(true);
-  }
-  end() {
-    this.ended = true;
-    this.waiter?.(null);
-    this.waiter = null;
-  }
-  next() {
-    const chunk = this.queue.shift();
-    if (chunk) {
-      if ((this.queued -= chunk.length) < 65536) this.pause(false);
-      return Promise.resolve(chunk);
-    }
-    if (this.ended) return Promise.resolve(null);
-    return new Promise((resolve) => (this.waiter = resolve));
-  }
-}
 
 const PULL = {
   // A pull API hands each chunk to its caller, who may keep it: a fresh array per read.

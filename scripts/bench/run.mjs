@@ -426,7 +426,8 @@ async function measureClients(c) {
   for (let round = 0; round < P.clientRounds; round++) {
     const t = Date.now();
     for (const runtime of RUNTIMES) {
-      for (const kind of rotate(["raw", ...FLAVORS.map((f) => `tcpkit${f}`)], round)) {
+      const floors = runtime.family === "deno" ? ["raw"] : ["raw", "pull"];
+      for (const kind of rotate([...floors, ...FLAVORS.map((f) => `tcpkit${f}`)], round)) {
         for (const [workload, conns] of QUICK ? [["pp100", 100]] : [["pp100", 100], ["pp1", 1]]) {
           const r = await runJson(
             pinned(1, [
@@ -719,6 +720,8 @@ function report(meta) {
       "raw 1 conn",
       "tcpkit bench 1 conn",
       "ratio",
+      "pull 100 conns",
+      "tcpkit bench / pull",
     ],
     RUNTIMES.flatMap((r) =>
       FLAVORS.map((f) => {
@@ -733,6 +736,8 @@ function report(meta) {
           cell(s("raw", "pp1"), fmt.msgps),
           cell(s(`tcpkit${f}`, "pp1"), fmt.msgps),
           q("pp1"),
+          cell(s("pull", "pp100"), fmt.msgps),
+          rcell(pairedRatio(c, `tcpkit${f}`, "pull", "pp100", "msgps")),
         ];
       })
     ),

@@ -15,6 +15,7 @@ import { TlsError, toTcpError, toTlsError, UnsupportedError } from "../errors.ts
 import { rmSync } from "node:fs";
 import { describeTarget } from "../_address.ts";
 import { PushedReads, socketError } from "./_pushed_reads.ts";
+import { Fifo } from "../_fifo.ts";
 import type { Addr, RawConn, RawListener, TlsClientOptions, Transport } from "../transport.ts";
 import { bindTransport, type BoundApi } from "../bind.ts";
 
@@ -385,7 +386,7 @@ export const bunTransport: Transport = {
     return state!;
   },
   listen(options) {
-    const pending: SocketState[] = [];
+    const pending = new Fifo<SocketState>();
     let waiter: ((conn: RawConn | null) => void) | null = null;
     let closed = false;
     let server: BunListener;
@@ -437,7 +438,7 @@ export const bunTransport: Transport = {
           if (options.path !== undefined) rmSync(options.path, { force: true });
           waiter?.(null);
           waiter = null;
-          for (const state of pending.splice(0)) state.abort();
+          for (const state of pending.clear()) state.abort();
         }
         return Promise.resolve();
       },

@@ -13,10 +13,11 @@
  */
 import * as net from "node:net";
 import * as tls from "node:tls";
-import { ConnectionClosedError, TlsError, toTcpError, toTlsError } from "../errors.ts";
+import { TlsError, toTcpError, toTlsError } from "../errors.ts";
 import { rmSync } from "node:fs";
 import { describeTarget } from "../_address.ts";
 import { PushedReads, socketError } from "./_pushed_reads.ts";
+import { Fifo } from "../_fifo.ts";
 import type { Addr, NetAddr, RawConn, RawListener, Transport } from "../transport.ts";
 import { bindTransport, type BoundApi } from "../bind.ts";
 
@@ -336,7 +337,7 @@ export const nodeTransport: Transport = {
     const context = secure && tls.createSecureContext({ cert: secure.cert, key: secure.key });
     const wrap = (socket: net.Socket) =>
       context ? acceptTls(socket, context, secure.alpn) : wrapSocket(socket, options.path);
-    const pending: net.Socket[] = [];
+    const pending = new Fifo<net.Socket>();
     let waiter: ((conn: RawConn | null) => void) | null = null;
     let closed = false;
     server.on("connection", (socket: net.Socket) => {
@@ -371,7 +372,7 @@ export const nodeTransport: Transport = {
             waiter = null;
             // Stop listening now; accepted connections are not the listener's to wait for.
             server.close();
-            for (const socket of pending.splice(0)) socket.destroy();
+            for (const socket of pending.clear()) socket.destroy();
             return Promise.resolve();
           },
           ref: () => void server.ref(),
