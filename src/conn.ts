@@ -473,6 +473,11 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
   async flush(): Promise<void> {
     await this.#writes.idle;
     if (this.#failure) throw this.#failure;
+    try {
+      await this.#raw.flush?.();
+    } catch (error) {
+      throw this.#fail(error);
+    }
   }
 
   /** Sends FIN once pending writes are out; reading goes on. */

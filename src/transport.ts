@@ -139,11 +139,17 @@ export interface RawConn {
   readInto?(buffer: Uint8Array, handler: ReadHandler): void;
   /**
    * Hands bytes to the runtime, retrying partial writes and waiting for drain:
-   * `undefined` when the runtime is done with every byte at once (sent, or
-   * copied), else a promise that resolves once it is. The bytes must not
-   * change before. Never called again before the promise settles.
+   * `undefined` when it took every byte at once, else a promise that resolves
+   * once it has. The bytes must not change afterwards. Never called again
+   * before the promise settles.
    */
   write(bytes: Uint8Array): Promise<void> | undefined;
+  /**
+   * Optional, where the runtime may keep a reference to bytes it has taken
+   * (Node): settles once it holds none, so that their memory may be reused.
+   * Without it, taken bytes are sent or copied already. Called between writes.
+   */
+  flush?(): Promise<void> | undefined;
   /** Sends FIN once written bytes are out; reading goes on. */
   closeWrite(): Promise<void>;
   /** Closes both directions after written bytes are out. */

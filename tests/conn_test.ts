@@ -159,6 +159,24 @@ describe("reusing memory: readInto() and flush()", () => {
   });
 });
 
+describe("flush() beside closeWrite()", () => {
+  test("flush() while closeWrite() waits for 8 MiB settles once they are out, and the peer gets them all", async () => {
+    const data = pseudoRandomBytes(8 * 1024 * 1024, 3);
+    await using server = await serve({
+      port: 0,
+      handler: async (conn) => {
+        void conn.write(data);
+        const closing = conn.closeWrite();
+        await conn.flush();
+        await closing;
+      },
+    });
+    await using conn = await connect({ port: server.addr.port });
+    await sleep(100); // the writer is blocked on full loopback buffers
+    assert.equal(sha256(await readAll(conn)), sha256(data));
+  });
+});
+
 describe("addresses", () => {
   test("serve() listens on 127.0.0.1 by default", async () => {
     await using server = await serve({ port: 0, handler: echo });
