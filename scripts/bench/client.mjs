@@ -31,6 +31,16 @@ const seconds = (text) => {
   return Number(match[1]) * (match[2] === "ms" ? 1 : 1000);
 };
 
+async function nodeConnect(hostname, port) {
+  const net = await import("node:net");
+  const socket = net.connect({ host: hostname, port, noDelay: true });
+  await new Promise((resolve, reject) => {
+    socket.once("connect", resolve);
+    socket.once("error", reject);
+  });
+  return socket;
+}
+
 /**
  * Opens a raw connection that sends the message, waits for its echo, calls
  * `onEcho` and sends again until `run.stopped`; returns `{ done }`, which
@@ -90,12 +100,7 @@ const RAW = {
     return { done: finished };
   },
   async node(hostname, port, message, onEcho, run) {
-    const net = await import("node:net");
-    const socket = net.connect({ host: hostname, port, noDelay: true });
-    await new Promise((resolve, reject) => {
-      socket.once("connect", resolve);
-      socket.once("error", reject);
-    });
+    const socket = await nodeConnect(hostname, port);
     const done = new Promise((resolve) => {
       let got = 0;
       let start = performance.now();
@@ -136,28 +141,23 @@ const PULL = {
         error: (_socket, error) => run.fail(error),
       },
     });
-    return { done: pullLoop(pull, (bytes) => socket.write(bytes), message, onEcho, run, socket) };
+    return { done: pullLoop(pull, socket, message, onEcho, run) };
   },
   async node(hostname, port, message, onEcho, run) {
-    const net = await import("node:net");
-    const socket = net.connect({ host: hostname, port, noDelay: true });
-    await new Promise((resolve, reject) => {
-      socket.once("connect", resolve);
-      socket.once("error", reject);
-    });
+    const socket = await nodeConnect(hostname, port);
     const pull = new Pull((on) => (on ? socket.pause() : socket.resume()));
     socket.on("data", (chunk) => pull.push(chunk));
     socket.on("close", () => pull.end());
     socket.on("error", (error) => run.fail(error));
-    return { done: pullLoop(pull, (bytes) => socket.write(bytes), message, onEcho, run, socket) };
+    return { done: pullLoop(pull, socket, message, onEcho, run) };
   },
 };
 
-async function pullLoop(pull, write, message, onEcho, run, socket) {
+async function pullLoop(pull, socket, message, onEcho, run) {
   try {
     while (!run.stopped) {
       const start = performance.now();
-      write(message);
+      socket.write(message);
       for (let got = 0; got < message.length;) {
         const chunk = await pull.next();
         if (chunk === null) throw new Error("closed");

@@ -10,8 +10,8 @@ import { type HandlerContext, messages, printMessage } from "./_context.ts";
 export function echoHandler(ctx: HandlerContext): Handler {
   return async (conn) => {
     if (!ctx.print && !ctx.hex && ctx.framing === "raw") {
-      for await (const chunk of conn) await conn.write(chunk);
-      return;
+      // tcpkit's own loop; on Deno it reads bulk into one reused buffer.
+      return conn.readable.pipeTo(conn.writable);
     }
     for await (const message of messages(conn, ctx)) {
       if (ctx.print || ctx.hex) await printMessage(conn, message, ctx);
