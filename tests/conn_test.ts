@@ -194,6 +194,24 @@ describe("addresses", () => {
     });
   }
 
+  for (const hostname of ["127.0.0.1", "::1", "0.0.0.0", "::"]) {
+    test(`accepted and connected ends agree on their addresses (listening on ${hostname})`, async () => {
+      let accepted!: (addrs: [Conn["localAddr"], Conn["remoteAddr"]]) => void;
+      const seen = new Promise<[Conn["localAddr"], Conn["remoteAddr"]]>((r) => (accepted = r));
+      await using server = await serve({
+        hostname,
+        port: 0,
+        handler: (conn) => accepted([conn.localAddr, conn.remoteAddr]),
+      });
+      const loopback = hostname.includes(":") ? "::1" : "127.0.0.1";
+      await using conn = await connect({ hostname: loopback, port: server.addr.port });
+      const [local, remote] = await seen;
+      assert.deepEqual(local, { transport: "tcp", hostname: loopback, port: server.addr.port });
+      assert.deepEqual(remote, conn.localAddr);
+      assert.deepEqual(conn.remoteAddr, local);
+    });
+  }
+
   test("a bad port is a RangeError naming the value", async () => {
     await assert.rejects(
       serve({ port: 70000, handler: echo }),

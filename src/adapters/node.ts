@@ -35,6 +35,8 @@ function toBytes(chunk: Uint8Array): Uint8Array {
 }
 
 const EMPTY = new Uint8Array(0);
+/** Listening on these, a connection's local address is one of the machine's. */
+const WILDCARDS = new Set(["0.0.0.0", "::"]);
 
 type Handshake = () => Promise<{ alpnProtocol: string | null }>;
 
@@ -80,7 +82,11 @@ class SocketConn extends PushedReads implements RawConn {
   #failure: unknown;
   #drainWaiter: Waiter<void> | null = null;
 
-  constructor(socket: net.Socket, path?: string, handshake?: Handshake) {
+  /**
+   * @param local The listener's address when it is not a wildcard: every
+   *   connection it accepts has it (no `getsockname` per connection).
+   */
+  constructor(socket: net.Socket, path?: string, handshake?: Handshake, local?: NetAddr) {
     // Accepted sockets start paused (pauseOnConnect): nothing is read before someone asks.
     super(socket.isPaused());
     this.#socket = socket;
@@ -88,7 +94,7 @@ class SocketConn extends PushedReads implements RawConn {
     this.handshake = handshake;
     this.localAddr = path !== undefined
       ? { transport: "unix", path }
-      : netAddr(socket.localAddress, socket.localPort);
+      : local ?? netAddr(socket.localAddress, socket.localPort);
     this.remoteAddr = path !== undefined
       ? { transport: "unix", path: "" }
       : netAddr(socket.remoteAddress, socket.remotePort);
@@ -245,18 +251,28 @@ class SocketConn extends PushedReads implements RawConn {
       secure.once("error", (error) => reject(toTlsError(error, `start TLS with ${this.#peer}`)));
     });
     const alpnProtocol = secure.alpnProtocol || null;
-    return wrapSocket(secure, undefined, () => Promise.resolve({ alpnProtocol }));
+    return wrapSocket(secure, undefined, () => Promise.resolve({ alpnProtocol }), this.#tcpLocal);
+  }
+
+  /** The local TCP address, for the TLS connection that takes over this socket. */
+  get #tcpLocal(): NetAddr | undefined {
+    return this.localAddr.transport === "tcp" ? this.localAddr : undefined;
   }
 
   startTlsServer(options: Parameters<NonNullable<RawConn["startTlsServer"]>>[0]): Promise<RawConn> {
     this.#handOver();
     const context = tls.createSecureContext({ cert: options.cert, key: options.key });
-    return Promise.resolve(acceptTls(this.#socket, context, options.alpn));
+    return Promise.resolve(acceptTls(this.#socket, context, options.alpn, this.#tcpLocal));
   }
 }
 
-function wrapSocket(socket: net.Socket, path?: string, handshake?: Handshake): RawConn {
-  return new SocketConn(socket, path, handshake);
+function wrapSocket(
+  socket: net.Socket,
+  path?: string,
+  handshake?: Handshake,
+  local?: NetAddr,
+): RawConn {
+  return new SocketConn(socket, path, handshake, local);
 }
 
 /** Starts the server side of TLS on an accepted socket; the handshake completes in `handshake()`. */
@@ -264,6 +280,7 @@ function acceptTls(
   socket: net.Socket,
   context: tls.SecureContext,
   alpn: readonly string[] | undefined,
+  local: NetAddr | undefined,
 ): RawConn {
   const peer = `${socket.remoteAddress}:${socket.remotePort}`;
   const secure = new tls.TLSSocket(socket, {
@@ -280,7 +297,7 @@ function acceptTls(
     }
   });
   done.catch(() => {});
-  return wrapSocket(secure, undefined, () => done);
+  return wrapSocket(secure, undefined, () => done, local);
 }
 
 /** The transport on Node's `node:net`. */
@@ -345,8 +362,12 @@ export const nodeTransport: Transport = {
     const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
     const secure = options.path === undefined ? options.tls : undefined;
     const context = secure && tls.createSecureContext({ cert: secure.cert, key: secure.key });
+    /** Set once listening, when bound to one address rather than a wildcard. */
+    let local: NetAddr | undefined;
     const wrap = (socket: net.Socket) =>
-      context ? acceptTls(socket, context, secure.alpn) : wrapSocket(socket, options.path);
+      context
+        ? acceptTls(socket, context, secure.alpn, local)
+        : wrapSocket(socket, options.path, undefined, local);
     const pending = new Fifo<net.Socket>();
     let waiter: ((conn: RawConn | null) => void) | null = null;
     let closed = false;
@@ -365,10 +386,13 @@ export const nodeTransport: Transport = {
       );
       const ready = () => {
         const address = server.address();
+        if (address !== null && typeof address !== "string" && !WILDCARDS.has(address.address)) {
+          local = netAddr(address.address, address.port);
+        }
         const listener: RawListener = {
           addr: typeof address === "string" || address === null
             ? { transport: "unix", path: options.path ?? "" }
-            : netAddr(address.address, address.port),
+            : local ?? netAddr(address.address, address.port),
           accept() {
             const socket = pending.shift();
             if (socket) return Promise.resolve(wrap(socket));
