@@ -598,7 +598,9 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
         const decoder = read.decoder;
         if (decoder === undefined) value = chunk;
         else if (chunk === null) value = decoder.decodeEof(this.#buffer);
-        else {
+        else if (read.into !== undefined && this.#raw.readInto !== undefined) {
+          value = chunk.length; // the transport read into the caller's buffer
+        } else {
           this.#buffer.push(chunk);
           value = decoder.decode(this.#buffer);
         }

@@ -137,7 +137,6 @@ export class ByteBuffer {
 
   /**
    * Removes as many bytes as fit in `target` and copies them to its start.
-   * Bytes already where they belong (read into `target` itself) are not copied.
    *
    * @param target Where the bytes go.
    * @returns How many bytes were moved: `min(target.length, this.length)`.
@@ -147,9 +146,7 @@ export class ByteBuffer {
     for (let k = 0; k < n;) {
       const chunk = this.#chunks[this.#head];
       const m = Math.min(chunk.length, n - k);
-      if (chunk.buffer !== target.buffer || chunk.byteOffset !== target.byteOffset + k) {
-        target.set(m === chunk.length ? chunk : chunk.subarray(0, m), k);
-      }
+      target.set(m === chunk.length ? chunk : chunk.subarray(0, m), k);
       this.#drop(m);
       k += m;
     }

@@ -157,17 +157,3 @@ test("ByteBuffer behaves like an array under any operations", () => {
     { numRuns: 200 },
   );
 });
-
-test("ByteBuffer.takeInto() leaves bytes read into the target itself where they are", () => {
-  const target = new Uint8Array(8);
-  const buffer = new ByteBuffer();
-  target.set([1, 2, 3]);
-  buffer.push(target.subarray(0, 3));
-  buffer.push(bytes(4, 5));
-  assert.equal(buffer.takeInto(target.subarray(0, 4)), 4);
-  assert.deepEqual([...target], [1, 2, 3, 4, 0, 0, 0, 0]);
-  assert.equal(buffer.length, 1);
-  assert.equal(buffer.takeInto(target), 1);
-  assert.equal(target[0], 5);
-  assert.equal(buffer.takeInto(target), 0);
-});
