@@ -125,13 +125,7 @@ export class ByteBuffer {
       return n === first.length ? first : first.subarray(0, n);
     }
     const out = new Uint8Array(n);
-    for (let k = 0; k < n;) {
-      const chunk = this.#chunks[this.#head];
-      const m = Math.min(chunk.length, n - k);
-      out.set(m === chunk.length ? chunk : chunk.subarray(0, m), k);
-      this.#drop(m);
-      k += m;
-    }
+    this.takeInto(out);
     return out;
   }
 
