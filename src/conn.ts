@@ -321,18 +321,23 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
    * are copied in, and what does not fit stays buffered for the next read.
    *
    * @example An echo loop that reuses one buffer
-   * ```ts ignore
-   * import { serve } from "@tcpkit/tcpkit";
+   * ```ts
+   * import { connect, serve } from "../mod.ts";
+   *
    * await using server = await serve({
    *   port: 0,
    *   handler: async (conn) => {
    *     const buffer = new Uint8Array(64 * 1024);
    *     for (let n; (n = await conn.readInto(buffer)) !== null;) {
    *       await conn.write(buffer.subarray(0, n));
-   *       await conn.flush(); // the bytes are the runtime's now: buffer is free
+   *       await conn.flush(); // the runtime is done with the bytes: buffer is free
    *     }
    *   },
    * });
+   * await using conn = await connect({ port: server.addr.port });
+   * await conn.write("hello");
+   * await conn.closeWrite();
+   * if ((await new Response(conn.readable).text()) !== "hello") throw new Error("no echo");
    * ```
    *
    * @param buffer Where the bytes go (at its start); at least one byte long.
