@@ -315,10 +315,10 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
   }
 
   /**
-   * Reads the next bytes into `buffer`, up to its length: the read/write loop
-   * of `Deno.Conn.read()`, which allocates nothing per read. On Deno the
-   * runtime reads into `buffer` itself; on Bun and Node the bytes it received
-   * are copied in, and what does not fit stays buffered for the next read.
+   * Reads the next bytes into `buffer`, up to its length: a read/write loop
+   * over one buffer allocates nothing per read. On Deno the runtime reads
+   * into `buffer` itself; on Bun and Node the bytes it received are copied
+   * in, and what does not fit stays buffered for the next read.
    *
    * @example An echo loop that reuses one buffer
    * ```ts
@@ -351,7 +351,8 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
         new TypeError("Cannot read into buffer: it must be a Uint8Array of at least one byte"),
       );
     }
-    return this.#readFrame(into(buffer), false, buffer);
+    // The transport reads into the buffer where it can; else the decoder copies.
+    return this.#readFrame(into(buffer), false, this.#raw.readInto ? buffer : undefined);
   }
 
   /**
@@ -603,7 +604,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
         const decoder = read.decoder;
         if (decoder === undefined) value = chunk;
         else if (chunk === null) value = decoder.decodeEof(this.#buffer);
-        else if (read.into !== undefined && this.#raw.readInto !== undefined) {
+        else if (read.into !== undefined) {
           value = chunk.length; // the transport read into the caller's buffer
         } else {
           this.#buffer.push(chunk);
@@ -714,10 +715,10 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
     );
   }
 
-  /** Asks the transport for bytes; into `readInto()`'s buffer where it can (nothing is buffered then). */
+  /** Asks the transport for bytes; into `readInto()`'s buffer when set (nothing is buffered then). */
   #request(read: PendingRead): void {
-    if (read.into !== undefined && this.#raw.readInto !== undefined) {
-      this.#raw.readInto(read.into, read);
+    if (read.into !== undefined) {
+      this.#raw.readInto!(read.into, read);
     } else this.#raw.read(read);
   }
 
@@ -828,7 +829,7 @@ class PendingRead implements ReadHandler {
   readonly asResult: boolean;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
-  /** `readInto()`'s buffer. */
+  /** `readInto()`'s buffer, when the transport reads into it. */
   readonly into: Uint8Array | undefined;
   /** Inside `Conn[ON_READ]`: a chunk delivered meanwhile waits in `next`. */
   looping = false;

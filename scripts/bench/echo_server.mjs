@@ -87,6 +87,16 @@ function denoServer(echo) {
   return listener.addr.port;
 }
 
+/** Bun.listen with these socket handlers (errors ignored: the peer resets); returns the port. */
+function bunServer(handlers) {
+  return Bun.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    allowHalfOpen: true,
+    socket: { error() {}, ...handlers },
+  }).port;
+}
+
 /** A Deno read/write loop; `buffer()` gives the array each read goes into. */
 const denoLoop = (buffer) => async (conn) => {
   try {
@@ -124,44 +134,37 @@ const RAW = {
       }
       return true;
     };
-    const server = Bun.listen({
-      hostname: "127.0.0.1",
-      port: 0,
-      allowHalfOpen: true,
-      socket: {
-        open(socket) {
-          socket.data = { queue: [], paused: false, ended: false };
-        },
-        data(socket, chunk) {
-          const state = socket.data;
-          if (state.queue.length === 0) {
-            const n = socket.write(chunk);
-            if (n === chunk.length) return;
-            state.queue.push(chunk.subarray(Math.max(n, 0)));
-          } else state.queue.push(chunk);
-          if (!state.paused) {
-            state.paused = true;
-            socket.pause();
-          }
-        },
-        drain(socket) {
-          const state = socket.data;
-          if (!flush(socket)) return;
-          if (state.ended) socket.end();
-          else if (state.paused) {
-            state.paused = false;
-            socket.resume();
-          }
-        },
-        end(socket) {
-          if (socket.data.queue.length === 0) socket.end();
-          else socket.data.ended = true;
-        },
-        error() {},
-        close() {},
+    return bunServer({
+      open(socket) {
+        socket.data = { queue: [], paused: false, ended: false };
       },
+      data(socket, chunk) {
+        const state = socket.data;
+        if (state.queue.length === 0) {
+          const n = socket.write(chunk);
+          if (n === chunk.length) return;
+          state.queue.push(chunk.subarray(Math.max(n, 0)));
+        } else state.queue.push(chunk);
+        if (!state.paused) {
+          state.paused = true;
+          socket.pause();
+        }
+      },
+      drain(socket) {
+        const state = socket.data;
+        if (!flush(socket)) return;
+        if (state.ended) socket.end();
+        else if (state.paused) {
+          state.paused = false;
+          socket.resume();
+        }
+      },
+      end(socket) {
+        if (socket.data.queue.length === 0) socket.end();
+        else socket.data.ended = true;
+      },
+      close() {},
     });
-    return server.port;
   },
   async node() {
     const net = await import("node:net");
@@ -178,33 +181,26 @@ const PULL = {
   // A pull API hands each chunk to its caller, who may keep it: a fresh array per read.
   deno: () => denoServer(denoLoop(() => new Uint8Array(64 * 1024))),
   bun() {
-    const server = Bun.listen({
-      hostname: "127.0.0.1",
-      port: 0,
-      allowHalfOpen: true,
-      socket: {
-        open(socket) {
-          const pull = new Pull((on) => (on ? socket.pause() : socket.resume()));
-          socket.data = { pull, drained: null };
-          (async () => {
-            for (let chunk = await pull.next(); chunk; chunk = await pull.next()) {
-              for (let n; (n = socket.write(chunk)) < chunk.length;) {
-                if (n < 0) return;
-                chunk = chunk.subarray(n);
-                await new Promise((resolve) => (socket.data.drained = resolve));
-              }
+    return bunServer({
+      open(socket) {
+        const pull = new Pull((on) => (on ? socket.pause() : socket.resume()));
+        socket.data = { pull, drained: null };
+        (async () => {
+          for (let chunk = await pull.next(); chunk; chunk = await pull.next()) {
+            for (let n; (n = socket.write(chunk)) < chunk.length;) {
+              if (n < 0) return;
+              chunk = chunk.subarray(n);
+              await new Promise((resolve) => (socket.data.drained = resolve));
             }
-            socket.end();
-          })();
-        },
-        data: (socket, chunk) => socket.data.pull.push(new Uint8Array(chunk)),
-        drain: (socket) => socket.data.drained?.(),
-        end: (socket) => socket.data.pull.end(),
-        close: (socket) => socket.data.pull.end(),
-        error() {},
+          }
+          socket.end();
+        })();
       },
+      data: (socket, chunk) => socket.data.pull.push(new Uint8Array(chunk)),
+      drain: (socket) => socket.data.drained?.(),
+      end: (socket) => socket.data.pull.end(),
+      close: (socket) => socket.data.pull.end(),
     });
-    return server.port;
   },
   async node() {
     const net = await import("node:net");

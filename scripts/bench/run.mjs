@@ -72,11 +72,11 @@ const envFor = (kind) => {
   const variant = VARIANTS.find((v) => kind.endsWith(`@${v.name}`));
   return variant ? { TCPKIT_ROOT: variant.dir } : {};
 };
-/** Whether this tree or a variant has `conn.readInto()` (trees before it cannot run `into`). */
-const hasReadInto = (flavor) => {
+/** The flavors whose tree has `conn.readInto()` (trees before it cannot run `into`). */
+const INTO_FLAVORS = FLAVORS.filter((flavor) => {
   const dir = VARIANTS.find((v) => flavor === `@${v.name}`)?.dir ?? root;
   return readFileSync(join(dir, "src/conn.ts"), "utf8").includes("readInto(buffer: Uint8Array)");
-};
+});
 /** Durations in seconds, sizes in bytes: the full run, or a smoke test of seconds. */
 const P = QUICK
   ? {
@@ -327,7 +327,7 @@ for (const r of RUNTIMES) {
   add("raw", ALL);
   for (const flavor of FLAVORS) {
     add("tcpkit", ALL, flavor);
-    if (hasReadInto(flavor)) add("into", ["bulk"], flavor);
+    if (INTO_FLAVORS.includes(flavor)) add("into", ["bulk"], flavor);
     add("streams", ["bulk", "pp1", "pp100"], flavor);
     add("framed", ["pp1", "pp100"], flavor);
   }
