@@ -8,6 +8,7 @@
 import { checkPort, formatAddr } from "./_address.ts";
 import { type AddressMatcher, createAddressMatcher } from "./proxy/cidr.ts";
 import { checkConnOptions, Conn, type ConnOptions } from "./conn.ts";
+import { LiveList } from "./_live_list.ts";
 import {
   AbortError,
   AddressInUseError,
@@ -144,7 +145,9 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
   #listener: RawListener;
   #options: ServeOptions;
   #maxConnections: number;
-  #connections = new Map<Conn, Promise<void>>();
+  #connections = new LiveList<Conn>();
+  /** While shutting down: called when no connection is open any more. */
+  #noneOpen: (() => void) | undefined;
   #perAddress = new Map<string, number>();
   #counts = { accepted: 0, rejected: 0, closed: 0, bytesIn: 0, bytesOut: 0 };
   #errors: Record<string, number> = {};
@@ -170,13 +173,13 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
 
   /** The open connections. */
   get connections(): ReadonlySet<Conn> {
-    return new Set(this.#connections.keys());
+    return new Set(this.#connections);
   }
 
   /** Counters since the server started (a snapshot). */
   get stats(): ServerStats {
     let { bytesIn, bytesOut } = this.#counts;
-    for (const conn of this.#connections.keys()) {
+    for (const conn of this.#connections) {
       bytesIn += conn.bytesRead;
       bytesOut += conn.bytesWritten;
     }
@@ -209,23 +212,19 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
 
   async #runShutdown(deadlineMs: number): Promise<ShutdownResult> {
     await this.#listener.close();
-    const open = [...this.#connections];
-    for (const [conn] of open) conn.requestEnd(new ShutdownSignal());
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs)));
-    const ended = new Set<Conn>();
-    await Promise.race([
-      Promise.all(open.map(([conn, done]) => done.then(() => void ended.add(conn)))),
-      deadline,
-    ]);
-    clearTimeout(timer);
-    let aborted = 0;
-    for (const [conn] of open) {
-      if (ended.has(conn)) continue;
-      aborted++;
-      conn.abort(new ShutdownSignal("The shutdown deadline passed"));
+    const closedBefore = this.#counts.closed;
+    for (const conn of [...this.#connections]) conn.requestEnd(new ShutdownSignal());
+    if (this.#connections.size > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        this.#noneOpen = resolve;
+        timer = setTimeout(resolve, deadlineMs);
+      });
+      clearTimeout(timer);
     }
-    const result = { finished: open.length - aborted, aborted };
+    const late = [...this.#connections];
+    for (const conn of late) conn.abort(new ShutdownSignal("The shutdown deadline passed"));
+    const result = { finished: this.#counts.closed - closedBefore, aborted: late.length };
     this.#resolveFinished(result);
     return result;
   }
@@ -257,7 +256,7 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
       }
       const conn = new Conn(raw, this.#options);
       this.#counts.accepted++;
-      this.#connections.set(conn, this.#handle(conn));
+      void this.#handle(conn);
     }
   }
 
@@ -272,6 +271,9 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
   }
 
   async #handle(conn: Conn): Promise<void> {
+    const link = this.#connections.add(conn);
+    // Accepted as the shutdown began.
+    if (this.#shutdown) conn.requestEnd(new ShutdownSignal());
     let failure: TcpError | undefined;
     try {
       if (this.#trusted) {
@@ -292,13 +294,12 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
       this.#count(error, conn);
       conn.abort(error);
     }
-    // A timeout that fired while the handler was not reading still counts. This await also
-    // keeps what follows after #acceptLoop's `#connections.set()` when a handler throws at once.
+    // A timeout that fired while the handler was not reading still counts.
     failure ??= await conn.closed.then(() => undefined, (error: TcpError) => error);
     if (failure instanceof TimeoutError && failure.timeout) {
       this.#timeouts[failure.timeout] = (this.#timeouts[failure.timeout] ?? 0) + 1;
     }
-    this.#connections.delete(conn);
+    this.#connections.delete(link);
     if (this.#options.maxConnectionsPerAddress !== undefined) {
       // The address counted at accept: the balancer's when a PROXY header named the client.
       const address = addressKey(conn.proxiedBy ?? conn.remoteAddr);
@@ -312,6 +313,7 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
     try {
       this.#options.onClose?.(conn, failure);
     } catch { /* a hook must not take the server down */ }
+    if (this.#connections.size === 0) this.#noneOpen?.();
   }
 
   /** Runs what must come first, cutting the connection at `handshakeTimeout`. */

@@ -11,6 +11,7 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { connect } from "../adapters/native.ts";
 import type { Conn } from "../conn.ts";
+import { type Link, LiveList } from "../_live_list.ts";
 import { parseChoice, parseCount, parseDuration } from "./_options.ts";
 import { UsageError } from "./_output.ts";
 
@@ -215,8 +216,8 @@ class Run {
   errors = 0;
   firstError: string | undefined;
   histogram = new LatencyHistogram();
-  /** Connections open now, to cut off at the end. */
-  open = new Set<Conn>();
+  /** Connections open now, to cut off at the end (a list: see LiveList on why not a Set). */
+  open = new LiveList<Conn>();
 
   fail(error: unknown): void {
     this.errors++;
@@ -243,6 +244,7 @@ function echoError(chunk: Uint8Array | null, size: number, got = 0): Error {
 
 async function pingpong(conn: Conn, message: Uint8Array, run: Run): Promise<void> {
   const size = message.length;
+  const link = run.open.add(conn);
   try {
     while (!run.stopped) {
       const start = performance.now();
@@ -260,12 +262,13 @@ async function pingpong(conn: Conn, message: Uint8Array, run: Run): Promise<void
   } catch (error) {
     if (!run.stopped) run.fail(error);
   } finally {
-    run.open.delete(conn);
+    run.open.delete(link);
     conn.abort();
   }
 }
 
 async function bulk(conn: Conn, chunk: Uint8Array, run: Run): Promise<void> {
+  const link = run.open.add(conn);
   const writing = (async () => {
     while (!run.stopped) await conn.write(chunk);
     await conn.closeWrite();
@@ -276,7 +279,7 @@ async function bulk(conn: Conn, chunk: Uint8Array, run: Run): Promise<void> {
   } catch (error) {
     if (!run.stopped) run.fail(error);
   } finally {
-    run.open.delete(conn);
+    run.open.delete(link);
     conn.abort();
   }
 }
@@ -286,26 +289,25 @@ async function connrate(options: BenchOptions, message: Uint8Array, run: Run): P
   while (!run.stopped) {
     const start = performance.now();
     let conn: Conn | undefined;
+    let link: Link<Conn> | undefined;
     try {
       conn = await open({
         hostname: options.hostname,
         port: options.port,
         timeout: options.timeout ?? 5000,
       });
-      run.open.add(conn);
+      link = run.open.add(conn);
       await conn.write(message);
       await readEcho(conn, message.length, run);
       await conn.close();
-      run.open.delete(conn);
+      run.open.delete(link);
       if (run.measuring) {
         run.messages++;
         run.histogram.record(performance.now() - start);
       }
     } catch (error) {
-      if (conn) {
-        run.open.delete(conn);
-        conn.abort();
-      }
+      if (link) run.open.delete(link);
+      conn?.abort();
       if (run.stopped) return;
       run.fail(error);
       // A server that refuses every connection must not turn this into a busy loop.
@@ -342,7 +344,6 @@ export async function bench(options: BenchOptions): Promise<BenchResult> {
       for (const conn of conns) conn.abort();
       throw failed.reason;
     }
-    for (const conn of conns) run.open.add(conn);
     loops = conns.map((conn) =>
       mode === "bulk" ? bulk(conn, payload, run) : pingpong(conn, payload, run)
     );
@@ -389,7 +390,7 @@ export async function bench(options: BenchOptions): Promise<BenchResult> {
     new Promise((resolve) => (grace = setTimeout(resolve, DRAIN_MS))),
   ]);
   clearTimeout(grace);
-  for (const conn of run.open) conn.abort();
+  for (const conn of [...run.open]) conn.abort();
   await Promise.all(loops);
   return {
     mode,

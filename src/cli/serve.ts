@@ -149,7 +149,8 @@ export async function runServe(args: string[]): Promise<void> {
     ? parseDuration(values["idle-timeout"], "--idle-timeout")
     : undefined;
   const handler = HANDLERS[handlerName](ctx);
-  const started = new Map<object, number>();
+  // Weak: a Map that every connection passes through keeps it alive too long (see LiveList).
+  const started = new WeakMap<object, number>();
   const server = await serve({
     ...(values.unix !== undefined
       ? { path: values.unix, removeStaleSocket: true }
