@@ -272,8 +272,6 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
 
   async #handle(conn: Conn): Promise<void> {
     const link = this.#connections.add(conn);
-    // Accepted as the shutdown began.
-    if (this.#shutdown) conn.requestEnd(new ShutdownSignal());
     let failure: TcpError | undefined;
     try {
       if (this.#trusted) {

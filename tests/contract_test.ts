@@ -17,6 +17,8 @@ import {
   type RawConn,
   type ReadHandler,
   serve,
+  ShutdownSignal,
+  type Transport,
   TruncatedFrameError,
 } from "../mod.ts";
 import { concat, RUNTIME } from "./_helpers.ts";
@@ -173,6 +175,58 @@ for (const sync of [true, false]) {
     });
   });
 }
+
+test("serve(): a connection accepted in the turn shutdown() begins is told to end, and counted", async () => {
+  let accepted!: (raw: RawConn | null) => void;
+  let closed = false;
+  const transport: Transport = {
+    name: "scripted",
+    caps: {
+      halfClose: "native",
+      reset: "unsupported",
+      peerReset: "unsupported",
+      reusePort: "unsupported",
+      unix: "unsupported",
+      startTlsClient: "unsupported",
+      startTlsServer: "unsupported",
+    },
+    connect: () => Promise.reject(new Error("not here")),
+    listen: () =>
+      Promise.resolve({
+        addr: ADDR,
+        accept: () => closed ? Promise.resolve(null) : new Promise((r) => (accepted = r)),
+        close() {
+          closed = true;
+          accepted(null);
+          return Promise.resolve();
+        },
+        ref() {},
+        unref() {},
+      }),
+  };
+  let reason: unknown;
+  const server = await serve({
+    transport,
+    handler: async (conn) => {
+      if (!conn.signal.aborted) {
+        await new Promise((resolve) => conn.signal.addEventListener("abort", resolve));
+      }
+      reason = conn.signal.reason;
+    },
+  });
+  // The accept resolves in the same turn as shutdown() starts: the connection
+  // is open by the time the shutdown tells the open ones to end.
+  accepted(scripted([], true));
+  // Done as soon as the last connection is: not at the deadline (an hour away; 30 s of slack).
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const result = await Promise.race([
+    server.shutdown({ deadlineMs: 3_600_000 }),
+    new Promise((resolve) => (timer = setTimeout(resolve, 30_000, "waited for the deadline"))),
+  ]);
+  clearTimeout(timer);
+  assert.ok(reason instanceof ShutdownSignal, `the handler ended for ${reason}`);
+  assert.deepEqual(result, { finished: 1, aborted: 0 });
+});
 
 test(`100,000 one-byte writes queued behind 8 MiB arrive in order (${RUNTIME}: no recursion per write)`, async () => {
   const BLOCK = 8 * 1024 * 1024;
