@@ -8,6 +8,19 @@ import { formatAddr } from "./_address.ts";
 import { Watchdog } from "./_watchdog.ts";
 import { SEND, SEND_FAILED, SENT, WriteQueue, type WriteQueueHost } from "./_write_queue.ts";
 import { ConnReadable, ConnWritable, READS_INTO } from "./_conn_streams.ts";
+import {
+  ChunkIterator,
+  DONE,
+  exactly,
+  FrameIterator,
+  into,
+  NEXT,
+  ON_READ,
+  ON_READ_ERROR,
+  PendingRead,
+  type ReadHost,
+  toResult,
+} from "./_reads.ts";
 import { ByteBuffer } from "./codec/byte_buffer.ts";
 import type { Codec, Decoder } from "./codec/codec.ts";
 import { DelimiterCodec } from "./codec/delimiter_codec.ts";
@@ -21,32 +34,13 @@ import {
   TimeoutError,
   type TimeoutKind,
   TlsError,
-  TruncatedFrameError,
   UnsupportedError,
 } from "./errors.ts";
 import { decodeProxyHeader, type DecodeProxyHeaderOptions } from "./proxy/decode.ts";
 import type { ProxyHeader } from "./proxy/header.ts";
-import type {
-  Addr,
-  RawConn,
-  ReadHandler,
-  TlsClientOptions,
-  TlsServerOptions,
-} from "./transport.ts";
+import type { Addr, RawConn, TlsClientOptions, TlsServerOptions } from "./transport.ts";
 
 const encoder = new TextEncoder();
-const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
-/** For the iterators: the next chunk or frame as an iterator result, one promise each. @internal */
-const NEXT = Symbol("next");
-/** For {@linkcode PendingRead}: the transport delivered. @internal */
-const ON_READ = Symbol("onRead");
-/** For {@linkcode PendingRead}: the transport's read failed. @internal */
-const ON_READ_ERROR = Symbol("onReadError");
-
-function toResult<T>(value: T | null): IteratorResult<T, undefined> {
-  return value === null ? DONE : { done: false, value };
-}
-
 /** Options of {@linkcode Conn.startTls}: the client's checks, or the server's certificate. */
 export type StartTlsOptions =
   | (TlsClientOptions & { isServer?: false })
@@ -91,7 +85,7 @@ export interface ConnOptions {
  * for await (const chunk of conn) await conn.write(chunk);
  * ```
  */
-export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQueueHost {
+export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQueueHost, ReadHost {
   /** This side's address. */
   readonly localAddr: Addr;
 
@@ -814,116 +808,5 @@ export function checkConnOptions(options: ConnOptions): void {
         `Cannot use ${name}: it must be a non-negative number (got ${JSON.stringify(value)})`,
       );
     }
-  }
-}
-
-/**
- * One read in progress: what the transport delivers to, and what the
- * caller's promise settles from (the only promise a chunk or frame costs).
- */
-class PendingRead implements ReadHandler {
-  readonly conn: Conn;
-  /** Absent for a chunk; a frame's decoder otherwise. */
-  readonly decoder: Decoder<unknown> | undefined;
-  /** Whether the promise resolves to an iterator result. */
-  readonly asResult: boolean;
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (error: unknown) => void;
-  /** `readInto()`'s buffer, when the transport reads into it. */
-  readonly into: Uint8Array | undefined;
-  /** Inside `Conn[ON_READ]`: a chunk delivered meanwhile waits in `next`. */
-  looping = false;
-  arrived = false;
-  next: Uint8Array | null = null;
-
-  constructor(
-    conn: Conn,
-    decoder: Decoder<unknown> | undefined,
-    asResult: boolean,
-    resolve: (value: unknown) => void,
-    reject: (error: unknown) => void,
-    into: Uint8Array | undefined,
-  ) {
-    this.conn = conn;
-    this.decoder = decoder;
-    this.asResult = asResult;
-    this.resolve = resolve;
-    this.reject = reject;
-    this.into = into;
-  }
-
-  chunk(bytes: Uint8Array | null): void {
-    this.conn[ON_READ](this, bytes);
-  }
-
-  error(error: unknown): void {
-    this.conn[ON_READ_ERROR](this, error);
-  }
-}
-
-/** `readInto(target)` as a decoder: whatever is buffered, as much as fits. */
-function into(target: Uint8Array): Decoder<number> {
-  return {
-    decode: (buffer) => buffer.length > 0 ? buffer.takeInto(target) : null,
-    decodeEof: () => null,
-  };
-}
-
-/** `readExact(length)` as a decoder: what the stream ends without is truncated. */
-function exactly(length: number): Decoder<Uint8Array> {
-  return {
-    decode: (buffer) => buffer.length >= length ? buffer.take(length) : null,
-    decodeEof(buffer) {
-      throw new TruncatedFrameError(
-        `Cannot read ${length} bytes: stream ended after ${buffer.length} bytes`,
-      );
-    },
-  };
-}
-
-/**
- * `for await (const chunk of conn)`: a plain iterator, not an async generator
- * (it is what an idle echo handler holds); next() is one read.
- */
-class ChunkIterator implements AsyncIterableIterator<Uint8Array, undefined, undefined> {
-  #conn: Conn;
-
-  constructor(conn: Conn) {
-    this.#conn = conn;
-  }
-
-  next(): Promise<IteratorResult<Uint8Array, undefined>> {
-    return this.#conn[NEXT]() as Promise<IteratorResult<Uint8Array, undefined>>;
-  }
-
-  return(): Promise<IteratorResult<Uint8Array, undefined>> {
-    return Promise.resolve(DONE);
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-}
-
-/** `conn.frames(codec)`: next() is one readFrame(). */
-class FrameIterator<T> implements AsyncIterableIterator<T, undefined, undefined> {
-  #conn: Conn;
-  #decoder: Decoder<T>;
-
-  constructor(conn: Conn, decoder: Decoder<T>) {
-    this.#conn = conn;
-    this.#decoder = decoder;
-  }
-
-  next(): Promise<IteratorResult<T, undefined>> {
-    return this.#conn[NEXT](this.#decoder) as Promise<IteratorResult<T, undefined>>;
-  }
-
-  return(): Promise<IteratorResult<T, undefined>> {
-    return Promise.resolve(DONE);
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
   }
 }
