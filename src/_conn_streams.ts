@@ -93,6 +93,9 @@ async function pipeConns(
   const aborted = new Promise<never>((_, reject) => (stop = reject));
   aborted.catch(() => {});
   const onAbort = () => stop!(signal!.reason);
+  /** Settles as `promise` does, or rejects once the signal aborts. */
+  const race = <T>(promise: Promise<T>): Promise<T> =>
+    signal ? Promise.race([promise, aborted]) : promise;
   try {
     if (signal?.aborted) throw signal.reason;
     signal?.addEventListener("abort", onAbort, { once: true });
@@ -101,12 +104,7 @@ async function pipeConns(
     for (;;) {
       let chunk: Uint8Array | null;
       try {
-        chunk = buffer
-          ? view(
-            buffer,
-            await (signal ? Promise.race([from.readInto(buffer), aborted]) : from.readInto(buffer)),
-          )
-          : await (signal ? Promise.race([from.read(), aborted]) : from.read());
+        chunk = buffer ? view(buffer, await race(from.readInto(buffer))) : await race(from.read());
       } catch (error) {
         if (signal?.aborted && error === signal.reason) throw error;
         // The source failed: abort the destination unless told not to.
@@ -115,9 +113,9 @@ async function pipeConns(
       }
       if (chunk === null) break;
       try {
-        await (signal ? Promise.race([to.write(chunk), aborted]) : to.write(chunk));
+        await race(to.write(chunk));
         // The buffer is read into again: the destination must be done with it first.
-        if (buffer) await (signal ? Promise.race([to.flush(), aborted]) : to.flush());
+        if (buffer) await race(to.flush());
       } catch (error) {
         if (signal?.aborted && error === signal.reason) throw error;
         // The destination failed: cancel the source unless told not to.

@@ -101,35 +101,16 @@ export function exactly(length: number): Decoder<Uint8Array> {
 }
 
 /**
- * `for await (const chunk of conn)`: a plain iterator, not an async generator
- * (it is what an idle echo handler holds); next() is one read.
+ * `for await (const chunk of conn)` and `conn.frames(codec)`: a plain
+ * iterator, not an async generator (it is what an idle echo handler holds);
+ * next() is one read of a chunk, or of a frame with a decoder.
  */
-export class ChunkIterator implements AsyncIterableIterator<Uint8Array, undefined, undefined> {
+export class ReadIterator<T> implements AsyncIterableIterator<T, undefined, undefined> {
   #host: ReadHost;
+  #decoder: Decoder<T> | undefined;
 
-  constructor(host: ReadHost) {
-    this.#host = host;
-  }
-
-  next(): Promise<IteratorResult<Uint8Array, undefined>> {
-    return this.#host[NEXT]() as Promise<IteratorResult<Uint8Array, undefined>>;
-  }
-
-  return(): Promise<IteratorResult<Uint8Array, undefined>> {
-    return Promise.resolve(DONE);
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-}
-
-/** `conn.frames(codec)`: next() is one readFrame(). */
-export class FrameIterator<T> implements AsyncIterableIterator<T, undefined, undefined> {
-  #host: ReadHost;
-  #decoder: Decoder<T>;
-
-  constructor(host: ReadHost, decoder: Decoder<T>) {
+  /** @param host The connection. @param decoder For frames; chunks without. */
+  constructor(host: ReadHost, decoder?: Decoder<T>) {
     this.#host = host;
     this.#decoder = decoder;
   }

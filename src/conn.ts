@@ -9,16 +9,15 @@ import { Watchdog } from "./_watchdog.ts";
 import { SEND, SEND_FAILED, SENT, WriteQueue, type WriteQueueHost } from "./_write_queue.ts";
 import { ConnReadable, ConnWritable, READS_INTO } from "./_conn_streams.ts";
 import {
-  ChunkIterator,
   DONE,
   exactly,
-  FrameIterator,
   into,
   NEXT,
   ON_READ,
   ON_READ_ERROR,
   PendingRead,
   type ReadHost,
+  ReadIterator,
   toResult,
 } from "./_reads.ts";
 import { ByteBuffer } from "./codec/byte_buffer.ts";
@@ -420,7 +419,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
    */
   frames<T>(codec: Codec<T>): AsyncIterableIterator<T, undefined, undefined> {
     // A plain iterator over readFrame(): an async generator costs several promises per frame.
-    return new FrameIterator(this, codec.createDecoder());
+    return new ReadIterator(this, codec.createDecoder());
   }
 
   /**
@@ -565,7 +564,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
    * iterator, not an async generator: it is what an idle echo handler holds.
    */
   [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array, undefined, undefined> {
-    return new ChunkIterator(this);
+    return new ReadIterator<Uint8Array>(this);
   }
 
   /** For pipes: whether the runtime reads into memory it is given (Deno). @internal */
