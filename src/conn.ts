@@ -43,7 +43,16 @@ const encoder = new TextEncoder();
 /** Options of {@linkcode Conn.startTls}: the client's checks, or the server's certificate. */
 export type StartTlsOptions =
   | (TlsClientOptions & { isServer?: false })
-  | (TlsServerOptions & { isServer: true });
+  | (TlsServerOptions & {
+    isServer: true;
+    /**
+     * The bytes received so far are the start of the TLS stream, as when a
+     * balancer's PROXY header comes right before the client's handshake:
+     * they go to TLS instead of the upgrade being refused. Not for STARTTLS:
+     * there, bytes that came before the upgrade are plaintext.
+     */
+    handOverBuffered?: boolean;
+  });
 
 /** Bytes, or text that is sent as UTF-8. */
 export type WriteData = Uint8Array | string;
@@ -193,13 +202,20 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
    * upgrade is unread: it would otherwise be taken as sent over TLS (STARTTLS
    * command injection). Pending writes go out first, in plaintext.
    *
+   * @example TLS after a PROXY header (what `serve({ tls, proxyProtocol })` does)
+   * ```ts ignore
+   * await conn.readProxyHeader();
+   * await conn.startTls({ isServer: true, cert, key, handOverBuffered: true });
+   * ```
+   *
    * @param options The client's checks (`caCerts`, `serverName`, `alpn`), or
-   *   the server's certificate and key.
+   *   the server's certificate and key (and `handOverBuffered`).
    * @throws {TlsError} When plaintext is buffered or the handshake fails.
    * @throws {UnsupportedError} When the transport cannot (`caps.startTlsServer`).
    */
   async startTls(options: StartTlsOptions = {}): Promise<void> {
-    if (this.#buffer.length > 0) {
+    const handOver = options.isServer === true && options.handOverBuffered === true;
+    if (this.#buffer.length > 0 && !handOver) {
       throw new TlsError(
         `Cannot start TLS with ${this.#peer}: ${this.#buffer.length} bytes of plaintext arrived before the ` +
           `upgrade and are unread (refused: they would be taken as sent over TLS)`,
@@ -210,8 +226,10 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
     }
     await this.#writes.idle;
     const raw = this.#raw;
+    const buffer = this.#buffer;
     const upgrade = options.isServer
-      ? raw.startTlsServer?.bind(raw, options)
+      ? raw.startTlsServer &&
+        (() => raw.startTlsServer!(options, handOver ? buffer.take(buffer.length) : undefined))
       : raw.startTls?.bind(raw, {
         ...options,
         hostname: options.serverName ?? this.#tlsHostname(),

@@ -5,7 +5,7 @@
  * @module
  */
 import { checkConnOptions, Conn, type ConnOptions } from "./conn.ts";
-import { AbortError, ConnectionRefusedError, TimeoutError, UnsupportedError } from "./errors.ts";
+import { AbortError, ConnectionRefusedError, TimeoutError } from "./errors.ts";
 import { checkPort, describeTarget } from "./_address.ts";
 import { encodeProxyHeader } from "./proxy/encode.ts";
 import type { ProxyHeader } from "./proxy/header.ts";
@@ -36,7 +36,10 @@ export interface ConnectOptions extends ConnOptions {
    * and the host name; an object sets `caCerts`, `serverName`, `alpn`.
    */
   tls?: boolean | TlsClientOptions;
-  /** Sends this PROXY protocol header first (for tests, and to chain through balancers). */
+  /**
+   * Sends this PROXY protocol header first (for tests, and to chain through
+   * balancers); with `tls`, TLS starts after it.
+   */
   proxyHeader?: ProxyHeader;
   /** The transport; `mod.ts` defaults to the runtime's own. */
   transport?: Transport;
@@ -57,9 +60,6 @@ export async function connect(options: ConnectOptions): Promise<Conn> {
     options;
   if (!transport) throw new TypeError("Cannot connect: no transport given");
   checkConnOptions(options);
-  if (options.tls && options.proxyHeader) {
-    throw new UnsupportedError("Cannot send a PROXY header before TLS yet: use one or the other");
-  }
   if (path === undefined) {
     checkPort(port, "connect");
     if (port === 0) {
@@ -87,14 +87,17 @@ export async function connect(options: ConnectOptions): Promise<Conn> {
     }
     throw reason();
   };
+  const tls = options.tls === true ? {} : options.tls || undefined;
+  // With a PROXY header, TLS starts after it, on the plaintext connection.
+  const tlsAfterHeader = path === undefined && options.proxyHeader ? tls : undefined;
+  const tlsAtOnce = options.proxyHeader ? undefined : tls;
   let raw: RawConn;
   if (path !== undefined) raw = await attempt({ path });
   else {
-    const tls = options.tls === true ? {} : options.tls || undefined;
-    if (hostname !== "localhost") raw = await attempt({ hostname, port: port!, tls });
+    if (hostname !== "localhost") raw = await attempt({ hostname, port: port!, tls: tlsAtOnce });
     else {
       // "localhost" may resolve to ::1 or 127.0.0.1 first depending on the runtime: try both.
-      const secure = tls && { serverName: "localhost", ...tls };
+      const secure = tlsAtOnce && { serverName: "localhost", ...tlsAtOnce };
       raw = await attempt({ hostname: "127.0.0.1", port: port!, tls: secure }).catch((error) => {
         if (error instanceof ConnectionRefusedError) {
           return attempt({ hostname: "::1", port: port!, tls: secure });
@@ -106,6 +109,9 @@ export async function connect(options: ConnectOptions): Promise<Conn> {
   if (path === undefined) raw.setNoDelay(noDelay);
   const conn = new Conn(raw, options);
   await conn.handshake();
-  if (options.proxyHeader) await conn.write(encodeProxyHeader(options.proxyHeader));
+  if (options.proxyHeader) {
+    await conn.write(encodeProxyHeader(options.proxyHeader));
+    if (tlsAfterHeader) await conn.startTls({ serverName: hostname, ...tlsAfterHeader });
+  }
   return conn;
 }

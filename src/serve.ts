@@ -7,7 +7,7 @@
  */
 import { checkPort, formatAddr } from "./_address.ts";
 import { type AddressMatcher, createAddressMatcher } from "./proxy/cidr.ts";
-import { checkConnOptions, Conn, type ConnOptions } from "./conn.ts";
+import { checkConnOptions, Conn, type ConnOptions, type StartTlsOptions } from "./conn.ts";
 import { LiveList } from "./_live_list.ts";
 import {
   AbortError,
@@ -69,7 +69,11 @@ export interface ServeOptions extends ConnOptions {
    * the protocol forbids guessing).
    */
   proxyProtocol?: { trusted: string[]; required?: boolean; maxV2Length?: number };
-  /** Serve TLS with this certificate and key (PEM); `alpn` lists the protocols offered. */
+  /**
+   * Serve TLS with this certificate and key (PEM); `alpn` lists the protocols
+   * offered. With `proxyProtocol`, TLS starts after the header (a balancer
+   * that passes TLS through), which needs `caps.startTlsServer`.
+   */
   tls?: TlsServerOptions;
   /**
    * How long a peer may take for what must come first: the PROXY header, the TLS handshake.
@@ -154,6 +158,8 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
   #timeouts: Record<string, number> = {};
   #busyReply: Uint8Array | undefined;
   #trusted: AddressMatcher | undefined;
+  /** TLS that starts after the PROXY header, on the plaintext connection. */
+  #tlsAfterHeader: StartTlsOptions | undefined;
   #shutdown: Promise<ShutdownResult> | undefined;
   #resolveFinished!: (result: ShutdownResult) => void;
 
@@ -165,7 +171,12 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
     const reply = options.busyReply;
     this.#busyReply = typeof reply === "string" ? new TextEncoder().encode(reply) : reply;
     this.addr = listener.addr as A;
-    if (options.proxyProtocol) this.#trusted = createAddressMatcher(options.proxyProtocol.trusted);
+    if (options.proxyProtocol) {
+      this.#trusted = createAddressMatcher(options.proxyProtocol.trusted);
+      if (options.tls) {
+        this.#tlsAfterHeader = { ...options.tls, isServer: true, handOverBuffered: true };
+      }
+    }
     this.finished = new Promise((resolve) => (this.#resolveFinished = resolve));
     options.signal?.addEventListener("abort", () => void this.shutdown(), { once: true });
     void this.#acceptLoop();
@@ -281,7 +292,10 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
           () => this.#readProxyHeader(conn),
         );
       }
-      if (conn.secure) {
+      if (this.#tlsAfterHeader) {
+        const tls = this.#tlsAfterHeader;
+        await this.#withHandshakeTimeout(conn, "no TLS handshake", () => conn.startTls(tls));
+      } else if (conn.secure) {
         await this.#withHandshakeTimeout(conn, "no TLS handshake", () => conn.handshake());
       }
       this.#options.onConnection?.(conn);
@@ -371,9 +385,12 @@ export async function serve(options: ServeOptions): Promise<Server<Addr>> {
   }
   checkConnOptions(options);
   if (options.proxyProtocol) createAddressMatcher(options.proxyProtocol.trusted); // RangeError on a bad CIDR
-  if (options.proxyProtocol && options.tls) {
+  const tlsAfterHeader = options.proxyProtocol !== undefined && options.tls !== undefined;
+  if (tlsAfterHeader && transport.caps.startTlsServer === "unsupported") {
     throw new UnsupportedError(
-      "Cannot serve TLS behind the PROXY protocol yet: use one or the other",
+      `Cannot serve TLS behind the PROXY protocol with the ${transport.name} transport: TLS must start ` +
+        `after the header, on an accepted connection, which it cannot (caps.startTlsServer); ` +
+        `serve with the node transport (tcpkit/node)`,
     );
   }
   options.signal?.throwIfAborted();
@@ -393,7 +410,12 @@ export async function serve(options: ServeOptions): Promise<Server<Addr>> {
     );
   }
   return new Server(
-    await transport.listen({ hostname, port, reusePort, tls: options.tls }),
+    await transport.listen({
+      hostname,
+      port,
+      reusePort,
+      tls: tlsAfterHeader ? undefined : options.tls,
+    }),
     options,
   );
 }

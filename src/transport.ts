@@ -172,9 +172,12 @@ export interface RawConn {
   startTls?(options: TlsClientOptions & { readonly hostname: string }): Promise<RawConn>;
   /**
    * Upgrades to TLS as the server; the handshake completes in the returned
-   * connection's `handshake()`. Refused while unread plaintext is buffered.
+   * connection's `handshake()`. Refused while unread plaintext is buffered,
+   * unless `received` is given: then the bytes received so far are the start
+   * of the TLS stream (TLS right after a PROXY header) and go to TLS first,
+   * `received` (what the caller has read) before what the transport holds.
    */
-  startTlsServer?(options: TlsServerOptions): Promise<RawConn>;
+  startTlsServer?(options: TlsServerOptions, received?: Uint8Array): Promise<RawConn>;
 }
 
 /** A listening socket whose connections are taken one at a time. */

@@ -4,12 +4,9 @@
  * are typed errors; and a real HAProxy in front of two tcpkit servers.
  */
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, test } from "node:test";
 import { type Conn, connect, ProxyProtocolError, serve, type ServeOptions } from "../mod.ts";
+import { HAPROXY_SOURCE, HAS_HAPROXY, startHaproxy } from "./_haproxy.ts";
 import { RUNTIME, sleep } from "./_helpers.ts";
 
 type Seen = { remote: string; proxiedBy: string | undefined };
@@ -106,55 +103,18 @@ describe(`PROXY protocol on ${RUNTIME}`, () => {
   });
 });
 
-/** Waits until something accepts connections on the port (at most 10 s). */
-async function waitForPort(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const conn = await connect({ port }).catch(() => null);
-    if (conn) return void conn.abort();
-    await sleep(100);
-  }
-  throw new Error(`nothing listens on ${port} after 10 s`);
-}
-
-const hasHaproxy = spawnSync("sh", ["-c", "command -v haproxy"]).status === 0;
-
 describe(`behind a real HAProxy on ${RUNTIME}`, {
-  skip: hasHaproxy ? false : "haproxy is not installed (.ci/run installs it)",
+  skip: HAS_HAPROXY ? false : "haproxy is not installed (.ci/run installs it)",
 }, () => {
   for (const send of ["send-proxy-v2", "send-proxy"]) {
     test(`HAProxy (${send}) balances 20 clients over two servers that see each client's address`, async () => {
-      // HAProxy connects to the servers from 127.0.0.2: only that address is trusted.
-      const a = await whoAmIServer({ proxyProtocol: { trusted: ["127.0.0.2/32"] } });
-      const b = await whoAmIServer({ proxyProtocol: { trusted: ["127.0.0.2/32"] } });
-      const dir = mkdtempSync(join(tmpdir(), "tcpkit-haproxy-"));
-      const config = join(dir, "haproxy.cfg");
-      // HAProxy cannot bind port 0 and report it: take a free port from the kernel first.
-      const probe = await serve({ port: 0, handler: () => {} });
-      const port = probe.addr.port;
-      await probe.shutdown();
-      writeFileSync(
-        config,
-        [
-          "global",
-          "  maxconn 200",
-          "defaults",
-          "  mode tcp",
-          "  timeout connect 2s",
-          "  timeout client 10s",
-          "  timeout server 10s",
-          "frontend front",
-          `  bind 127.0.0.1:${port}`,
-          "  default_backend tcpkit",
-          "backend tcpkit",
-          "  balance roundrobin",
-          `  server a 127.0.0.1:${a.server.addr.port} ${send} source 127.0.0.2`,
-          `  server b 127.0.0.1:${b.server.addr.port} ${send} source 127.0.0.2`,
-          "",
-        ].join("\n"),
-      );
-      const haproxy = spawn("haproxy", ["-db", "-f", config], { stdio: "ignore" });
+      // HAProxy connects to the servers from HAPROXY_SOURCE: only that address is trusted.
+      const trusted = [`${HAPROXY_SOURCE}/32`];
+      const a = await whoAmIServer({ proxyProtocol: { trusted } });
+      const b = await whoAmIServer({ proxyProtocol: { trusted } });
       try {
-        await waitForPort(port);
+        await using haproxy = await startHaproxy(send, [a.server.addr.port, b.server.addr.port]);
+        const port = haproxy.port;
         const clients = await Promise.all(Array.from({ length: 20 }, async () => {
           const conn = await connect({ port });
           const line = await conn.readLine();
@@ -179,10 +139,8 @@ describe(`behind a real HAProxy on ${RUNTIME}`, {
         assert.equal(await forged?.read().catch(() => null) ?? null, null);
         forged?.abort();
       } finally {
-        haproxy.kill("SIGKILL");
         await a.server.shutdown();
         await b.server.shutdown();
-        rmSync(dir, { recursive: true, force: true });
       }
     });
   }

@@ -38,6 +38,14 @@ export abstract class PushedReads {
     return this.#queued;
   }
 
+  /** Takes every chunk received and not yet read, oldest first (for a hand-over to TLS). */
+  protected takeUnread(): Uint8Array[] {
+    const chunks: Uint8Array[] = [];
+    for (let chunk; (chunk = this.#queue?.shift()) !== undefined;) chunks.push(chunk);
+    this.#queued = 0;
+    return chunks;
+  }
+
   /** A chunk from the runtime: to the waiting reader, else queued. */
   protected pushed(bytes: Uint8Array): void {
     const reader = this.#reader;

@@ -150,16 +150,30 @@ class SocketConn extends PushedReads implements RawConn {
     return this.#ended ? null : undefined;
   }
 
-  /** Hands the socket over to TLS: refused while plaintext that arrived first is unread. */
-  #handOver(): void {
-    const unread = this.unread + this.#socket.readableLength;
-    if (unread > 0) {
-      throw new TlsError(
-        `Cannot start TLS with ${this.#peer}: ${unread} bytes of plaintext arrived before the upgrade and are unread ` +
-          `(refused: they would be taken as sent over TLS)`,
-      );
+  /**
+   * Hands the socket over to TLS: refused while plaintext that arrived first
+   * is unread, unless `received` says that the bytes so far are TLS (after a
+   * PROXY header). Those are put back in front of what Node holds, where
+   * Node's `TLSSocket` takes them before reading on.
+   */
+  #handOver(received?: Uint8Array): void {
+    const socket = this.#socket;
+    if (received === undefined) {
+      const unread = this.unread + socket.readableLength;
+      if (unread > 0) {
+        throw new TlsError(
+          `Cannot start TLS with ${this.#peer}: ${unread} bytes of plaintext arrived before the upgrade and are unread ` +
+            `(refused: they would be taken as sent over TLS)`,
+        );
+      }
+    } else {
+      // Paused first: a flowing socket would emit the bytes put back to no listener.
+      socket.pause();
+      for (const chunk of [received, ...this.takeUnread()].reverse()) {
+        if (chunk.length > 0) socket.unshift(chunk);
+      }
     }
-    for (const [event, listener] of LISTENER_ENTRIES) this.#socket.off(event, listener);
+    for (const [event, listener] of LISTENER_ENTRIES) socket.off(event, listener);
   }
 
   #writeError(what: string): Error {
@@ -259,8 +273,11 @@ class SocketConn extends PushedReads implements RawConn {
     return this.localAddr.transport === "tcp" ? this.localAddr : undefined;
   }
 
-  startTlsServer(options: Parameters<NonNullable<RawConn["startTlsServer"]>>[0]): Promise<RawConn> {
-    this.#handOver();
+  startTlsServer(
+    options: Parameters<NonNullable<RawConn["startTlsServer"]>>[0],
+    received?: Uint8Array,
+  ): Promise<RawConn> {
+    this.#handOver(received);
     const context = tls.createSecureContext({ cert: options.cert, key: options.key });
     return Promise.resolve(acceptTls(this.#socket, context, options.alpn, this.#tcpLocal));
   }

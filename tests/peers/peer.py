@@ -13,11 +13,53 @@ Usage: python3 peer.py MODE [PORT]
   select_server ENCODING REPLY
                         a non-blocking select() server for many clients: prints
                         "ADDRESS: text" for each message, answers REPLY
+  proxy_tls_client PORT CAFILE
+                        send a PROXY v1 header and the TLS ClientHello in one
+                        write (as a balancer may), finish the handshake for
+                        localhost, send "hello\n", print the line that comes back
 """
 import select
 import socket
+import ssl
 import struct
 import sys
+
+
+def proxy_tls_client(port, cafile):
+    conn = socket.create_connection(("127.0.0.1", port))
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    context = ssl.create_default_context(cafile=cafile)
+    tls = context.wrap_bio(incoming, outgoing, server_hostname="localhost")
+    header = b"PROXY TCP4 203.0.113.7 198.51.100.1 40001 443\r\n"
+    first = True
+    while True:
+        try:
+            tls.do_handshake()
+            done = True
+        except ssl.SSLWantReadError:
+            done = False
+        out = outgoing.read()
+        conn.sendall(header + out if first else out)
+        first = False
+        if done:
+            break
+        data = conn.recv(65536)
+        if not data:
+            sys.exit("closed during the handshake")
+        incoming.write(data)
+    tls.write(b"hello\n")
+    conn.sendall(outgoing.read())
+    reply = b""
+    while not reply.endswith(b"\n"):
+        try:
+            reply += tls.read(65536)
+        except ssl.SSLWantReadError:
+            data = conn.recv(65536)
+            if not data:
+                break
+            incoming.write(data)
+    sys.stdout.write(reply.decode())
+    conn.close()
 
 
 def reset(sock):
@@ -98,6 +140,8 @@ def main():
                     continue
                 print(f"{clients[sock]}: {data.decode(encoding).rstrip()}", flush=True)
                 sock.sendall(reply)
+    elif mode == "proxy_tls_client":
+        proxy_tls_client(int(sys.argv[2]), sys.argv[3])
     else:
         sys.exit(f"unknown mode {mode}")
 
