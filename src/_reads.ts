@@ -20,6 +20,12 @@ export const NEXT = Symbol("next");
 export const ON_READ = Symbol("onRead");
 /** The host's method called when the transport's read failed. */
 export const ON_READ_ERROR = Symbol("onReadError");
+/** The host's method that gives a chunk loop its next chunk: buffered, or the transport's. */
+export const PULL_CHUNK = Symbol("pullChunk");
+/** The host's method that accounts for a chunk the transport delivered to a chunk loop. */
+export const CHUNK_ARRIVED = Symbol("chunkArrived");
+/** The host's method called when a chunk loop is over: reads may start again. */
+export const LOOP_ENDED = Symbol("loopEnded");
 
 /** @param value A chunk or frame, or `null` at the end. @returns As an iterator result. */
 export function toResult<T>(value: T | null): IteratorResult<T, undefined> {
@@ -33,7 +39,10 @@ export function toResult<T>(value: T | null): IteratorResult<T, undefined> {
 export interface ReadHost {
   [NEXT]<T>(decoder?: Decoder<T>): Promise<IteratorResult<T | Uint8Array, undefined>>;
   [ON_READ](read: PendingRead, bytes: Uint8Array | null): void;
-  [ON_READ_ERROR](read: PendingRead, error: unknown): void;
+  [ON_READ_ERROR](read: { reject(error: unknown): void }, error: unknown): void;
+  [PULL_CHUNK](loop: ChunkLoop): void;
+  [CHUNK_ARRIVED](bytes: Uint8Array | null): Uint8Array | null;
+  [LOOP_ENDED](): void;
 }
 
 /**
@@ -125,5 +134,79 @@ export class ReadIterator<T> implements AsyncIterableIterator<T, undefined, unde
 
   [Symbol.asyncIterator](): this {
     return this;
+  }
+}
+
+/**
+ * `conn.forEach(fn)`: each chunk goes to `fn` as the transport delivers it,
+ * inside the runtime's own data callback where it has one (Bun, Node), with
+ * no promise per chunk. A promise `fn` returns holds the next chunk back
+ * until it settles. A chunk delivered while `fn` runs (a transport answering
+ * at once from its queue) waits for the loop instead of recursing.
+ */
+export class ChunkLoop implements ReadHandler {
+  readonly #host: ReadHost;
+  readonly #fn: (chunk: Uint8Array) => unknown;
+  readonly #resolve: () => void;
+  readonly reject: (error: unknown) => void;
+  #busy = false;
+  #arrived = false;
+  #next: Uint8Array | null = null;
+  #nextCounted = false;
+
+  constructor(
+    host: ReadHost,
+    fn: (chunk: Uint8Array) => unknown,
+    resolve: () => void,
+    reject: (error: unknown) => void,
+  ) {
+    this.#host = host;
+    this.#fn = fn;
+    this.#resolve = resolve;
+    this.reject = reject;
+  }
+
+  /**
+   * @param bytes The next chunk, or `null` at the end of the stream.
+   * @param counted Whether the host counted it already (bytes it had buffered).
+   */
+  chunk(bytes: Uint8Array | null, counted = false): void {
+    if (this.#busy) {
+      this.#next = bytes;
+      this.#nextCounted = counted;
+      this.#arrived = true;
+      return;
+    }
+    this.#busy = true;
+    try {
+      for (;;) {
+        const chunk = counted ? bytes : this.#host[CHUNK_ARRIVED](bytes);
+        if (chunk === null) return this.#end();
+        const pending = this.#fn(chunk) as PromiseLike<unknown> | undefined;
+        if (typeof pending?.then === "function") {
+          pending.then(() => this.#host[PULL_CHUNK](this), (error) => this.#end(error, true));
+          return;
+        }
+        this.#arrived = false;
+        this.#host[PULL_CHUNK](this);
+        if (!this.#arrived) return;
+        bytes = this.#next;
+        counted = this.#nextCounted;
+      }
+    } catch (error) {
+      this.#end(error, true);
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  error(error: unknown): void {
+    this.#host[ON_READ_ERROR](this, error);
+  }
+
+  #end(error?: unknown, failed = false): void {
+    this.#host[LOOP_ENDED]();
+    if (failed) this.reject(error);
+    else this.#resolve();
   }
 }

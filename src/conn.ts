@@ -9,13 +9,17 @@ import { Watchdog } from "./_watchdog.ts";
 import { SEND, SEND_FAILED, SENT, WriteQueue, type WriteQueueHost } from "./_write_queue.ts";
 import { ConnReadable, ConnWritable, READS_INTO } from "./_conn_streams.ts";
 import {
+  CHUNK_ARRIVED,
+  ChunkLoop,
   DONE,
   exactly,
   into,
+  LOOP_ENDED,
   NEXT,
   ON_READ,
   ON_READ_ERROR,
   PendingRead,
+  PULL_CHUNK,
   type ReadHost,
   ReadIterator,
   toResult,
@@ -430,6 +434,35 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
   }
 
   /**
+   * Calls `fn` with each chunk as it arrives, until the peer has finished
+   * sending: the fastest way to answer small messages. On Bun and Node `fn`
+   * runs inside the runtime's own data callback, so what it writes goes out
+   * before the event loop turns, with no promise per chunk (`for await` pays
+   * one). When `fn` returns a promise, the next chunk waits until it settles
+   * (backpressure: return `conn.write()`'s). No other read may run meanwhile.
+   *
+   * @example Echo
+   * ```ts ignore
+   * await conn.forEach((chunk) => conn.write(chunk));
+   * ```
+   *
+   * @param fn Called with each chunk; the chunk is the caller's.
+   * @returns Settles once the peer has finished sending; rejects with what
+   *   `fn` threw or rejected with, or as `read()` would.
+   */
+  forEach(fn: (chunk: Uint8Array) => unknown): Promise<void> {
+    if (typeof fn !== "function") {
+      return Promise.reject(new TypeError("Cannot read: forEach needs a function"));
+    }
+    const refused = this.#refuseRead();
+    if (refused) return refused;
+    this.#reading = true;
+    return new Promise((resolve, reject) =>
+      this[PULL_CHUNK](new ChunkLoop(this, fn, resolve, reject))
+    );
+  }
+
+  /**
    * Iterates over the frames a codec reads from the connection until the end of the stream.
    *
    * @param codec The codec.
@@ -636,8 +669,29 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
     read.resolve(read.asResult ? toResult(value) : value);
   }
 
-  /** For {@linkcode PendingRead}: the transport's read failed. @internal */
-  [ON_READ_ERROR](read: PendingRead, error: unknown): void {
+  /** For {@linkcode ChunkLoop}: its next chunk, buffered or from the transport. @internal */
+  [PULL_CHUNK](loop: ChunkLoop): void {
+    if (this.#failure) return loop.error(this.#failure);
+    const buffered = this.#buffer.shift();
+    if (buffered !== undefined) return loop.chunk(buffered, true);
+    if (this.#eof) return loop.chunk(null, true);
+    this.#readDog?.arm();
+    this.#raw.read(loop);
+  }
+
+  /** For {@linkcode ChunkLoop}: a chunk from the transport, accounted for. @internal */
+  [CHUNK_ARRIVED](bytes: Uint8Array | null): Uint8Array | null {
+    this.#readDog?.disarm();
+    return this.#onChunk(bytes);
+  }
+
+  /** For {@linkcode ChunkLoop}: the loop is over. @internal */
+  [LOOP_ENDED](): void {
+    this.#endRead();
+  }
+
+  /** For {@linkcode PendingRead} and {@linkcode ChunkLoop}: the transport's read failed. @internal */
+  [ON_READ_ERROR](read: { reject(error: unknown): void }, error: unknown): void {
     this.#endRead();
     read.reject(this.#fail(error));
   }

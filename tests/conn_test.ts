@@ -13,6 +13,7 @@ import {
   ConnectionResetError,
   nativeTransport,
   serve,
+  TimeoutError,
 } from "../mod.ts";
 import { concat, pseudoRandomBytes, rss, RUNTIME, sha256, sleep } from "./_helpers.ts";
 import { spawnPython } from "./_python.ts";
@@ -108,6 +109,39 @@ describe(`echo over ${RUNTIME}'s transport`, () => {
       return sha256(received) === sha256(data);
     }));
     assert.equal(results.filter(Boolean).length, 200);
+  });
+});
+
+describe("forEach(): each chunk from the runtime's own callback", () => {
+  test("an echo with forEach returns 16 MiB intact (sha-256)", async () => {
+    await using server = await serve({
+      port: 0,
+      handler: (conn) => conn.forEach((chunk) => conn.write(chunk)),
+    });
+    await using conn = await connect({ port: server.addr.port });
+    const data = pseudoRandomBytes(16 * 1024 * 1024, 5);
+    const [, received] = await Promise.all([
+      conn.write(data).then(() => conn.closeWrite()),
+      readAll(conn),
+    ]);
+    assert.equal(sha256(received), sha256(data));
+  });
+
+  test("a readTimeout while forEach waits rejects it with TimeoutError", async () => {
+    let failure: unknown;
+    await using server = await serve({
+      port: 0,
+      readTimeout: 100,
+      handler: async (conn) => {
+        await conn.forEach(() => {}).catch((error) => (failure = error));
+      },
+    });
+    await using conn = await connect({ port: server.addr.port });
+    await conn.write("one chunk, then nothing");
+    assert.equal(await conn.read().catch(() => null), null);
+    for (let i = 0; i < 100 && failure === undefined; i++) await sleep(10);
+    assert.ok(failure instanceof TimeoutError, String(failure));
+    assert.equal(failure.timeout, "read");
   });
 });
 

@@ -126,6 +126,42 @@ for (const sync of [true, false]) {
       assert.equal(await line, "ab");
     });
 
+    test("forEach(): buffered bytes first, then each chunk once, in order; then reads again", async () => {
+      const conn = new Conn(scripted(["ab\ncd", "ef", "gh"], sync));
+      assert.equal(await conn.readLine(), "ab");
+      const seen: string[] = [];
+      await conn.forEach((chunk) => void seen.push(text(chunk)!));
+      assert.deepEqual(seen, ["cd", "ef", "gh"]);
+      assert.equal(conn.bytesRead, 9);
+      assert.equal(await conn.read(), null);
+    });
+
+    test("forEach() over 100,000 one-byte chunks (no recursion per chunk)", async () => {
+      let n = 0;
+      await new Conn(scripted([..."x".repeat(100_000)], sync)).forEach(() => void n++);
+      assert.equal(n, 100_000);
+    });
+
+    test("forEach(): fn's promise holds the next chunk back; what fn throws ends the loop", async () => {
+      const conn = new Conn(scripted(["a", "b", "c", "d"], sync));
+      const seen: string[] = [];
+      let running = 0;
+      let most = 0;
+      const loop = conn.forEach(async (chunk) => {
+        most = Math.max(most, ++running);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        running--;
+        seen.push(text(chunk)!);
+        if (seen.length === 3) throw new Error("enough");
+      });
+      await assert.rejects(conn.read(), TypeError); // no other read meanwhile
+      await assert.rejects(loop, /enough/);
+      assert.equal(most, 1);
+      assert.deepEqual(seen, ["a", "b", "c"]);
+      assert.equal(text(await conn.read()), "d");
+      await assert.rejects(conn.forEach(null as never), TypeError);
+    });
+
     for (const readsInto of [false, true]) {
       const how = readsInto ? "a transport that reads into it" : "copies";
       test(`readInto() (${how}): buffered bytes first, as much as fits, null at the end`, async () => {

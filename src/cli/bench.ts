@@ -160,20 +160,25 @@ function echoError(chunk: Uint8Array | null, size: number, got = 0): Error {
 async function pingpong(conn: Conn, message: Uint8Array, run: Run): Promise<void> {
   const size = message.length;
   const link = run.open.add(conn);
+  let got = 0;
+  let start = performance.now();
   try {
-    while (!run.stopped) {
-      const start = performance.now();
-      await conn.write(message);
-      // The echo usually comes whole: one read, no call to readEcho() (a promise less).
-      const chunk = await conn.read();
-      if (chunk === null || chunk.length > size) throw echoError(chunk, size);
+    await conn.write(message);
+    // Each echo is answered from inside the runtime's data callback, as a raw client does.
+    await conn.forEach((chunk) => {
+      if ((got += chunk.length) > size) throw echoError(chunk, size, got - chunk.length);
       if (run.measuring) run.bytes += chunk.length;
-      if (chunk.length < size) await readEcho(conn, size, run, chunk.length);
+      if (got < size) return;
+      got = 0;
       if (run.measuring) {
         run.messages++;
         run.histogram.record(performance.now() - start);
       }
-    }
+      if (run.stopped) return conn.closeWrite();
+      start = performance.now();
+      return conn.write(message);
+    });
+    if (!run.stopped) throw echoError(null, size, got);
   } catch (error) {
     if (!run.stopped) run.fail(error);
   } finally {
