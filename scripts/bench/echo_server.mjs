@@ -2,6 +2,8 @@
 // (Deno, Bun or Node). Usage: <runtime> echo_server.mjs KIND
 //
 //   tcpkit   serve() + `for await (const chunk of conn) await conn.write(chunk)`
+//   each     serve() + `conn.forEach((chunk) => conn.write(chunk))`: each chunk
+//            answered from inside the runtime's data callback
 //   into     serve() + a loop over one buffer: `conn.readInto(buffer)`, write, flush
 //   streams  serve() + `conn.readable.pipeTo(conn.writable)` (tcpkit's Web Streams)
 //   framed   serve() + LineCodec: each line decoded and written back as a frame
@@ -45,6 +47,7 @@ const SERVERS = {
     tcpkit(() => async (conn) => {
       for await (const chunk of conn) await conn.write(chunk);
     }),
+  each: () => tcpkit(() => (conn) => conn.forEach((chunk) => conn.write(chunk))),
   into: () =>
     tcpkit(() => async (conn) => {
       const buffer = new Uint8Array(64 * 1024);

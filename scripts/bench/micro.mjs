@@ -7,7 +7,7 @@
 //   <runtime> micro.mjs [--messages N] [--reps R] [--cases raw,tcpkit,...] [--json]
 //
 // Cases: raw (a loop on the fake transport itself: the floor), tcpkit (Conn:
-// for await + write), streams (readable.pipeTo(writable)), framed (LineCodec
+// for await + write), each (forEach + write), streams (readable.pipeTo(writable)), framed (LineCodec
 // frames + writeFrame). TCPKIT_ROOT=DIR takes tcpkit from another copy of the
 // repository, as in the harness's --variant.
 import process from "node:process";
@@ -74,6 +74,11 @@ const CASES = {
   async tcpkit(raw) {
     const conn = new Conn(raw);
     for await (const chunk of conn) await conn.write(chunk);
+    await conn.close();
+  },
+  async each(raw) {
+    const conn = new Conn(raw);
+    await conn.forEach((chunk) => conn.write(chunk));
     await conn.close();
   },
   async streams(raw) {

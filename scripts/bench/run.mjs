@@ -5,7 +5,7 @@
  * floor. Prints a table of medians, min-max and ratios, and checks the targets.
  *
  *   node scripts/bench/run.mjs [--quick] [--rounds N] [--only deno,bun,node20,node22,node24]
- *        [--servers raw,tcpkit,into,streams,framed,pipeto,pull] [--workloads bulk,pp1,pp100,connrate,idle]
+ *        [--servers raw,tcpkit,each,into,streams,framed,pipeto,pull] [--workloads bulk,pp1,pp100,connrate,idle]
  *        [--no-clients] [--variant NAME=DIR ...] [--json] [--out FILE] [--no-build] [--no-pin]
  *
  * --quick is the smoke test (a few seconds per server, figures meaningless); --json
@@ -76,6 +76,11 @@ const envFor = (kind) => {
 const INTO_FLAVORS = FLAVORS.filter((flavor) => {
   const dir = VARIANTS.find((v) => flavor === `@${v.name}`)?.dir ?? root;
   return readFileSync(join(dir, "src/conn.ts"), "utf8").includes("readInto(buffer: Uint8Array)");
+});
+/** The flavors whose tree has `conn.forEach()`. */
+const EACH_FLAVORS = FLAVORS.filter((flavor) => {
+  const dir = VARIANTS.find((v) => flavor === `@${v.name}`)?.dir ?? root;
+  return readFileSync(join(dir, "src/conn.ts"), "utf8").includes("forEach(fn:");
 });
 /** Durations in seconds, sizes in bytes: the full run, or a smoke test of seconds. */
 const P = QUICK
@@ -328,6 +333,7 @@ for (const r of RUNTIMES) {
   for (const flavor of FLAVORS) {
     add("tcpkit", ALL, flavor);
     if (INTO_FLAVORS.includes(flavor)) add("into", ["bulk"], flavor);
+    if (EACH_FLAVORS.includes(flavor)) add("each", ["bulk", "pp1", "pp100"], flavor);
     add("streams", ["bulk", "pp1", "pp100"], flavor);
     add("framed", ["pp1", "pp100"], flavor);
   }
@@ -645,6 +651,10 @@ function targetsOf(r, flavor, check) {
     "<=",
     1.1,
   );
+  // The same targets for conn.forEach(), which answers from the runtime's data callback.
+  check(`${name}: forEach/raw ping-pong 100 conns`, q("each", "raw", "pp100", "msgps"), ">=", 0.9);
+  check(`${name}: forEach/raw ping-pong 1 conn`, q("each", "raw", "pp1", "msgps"), ">=", 0.9);
+  check(`${name}: forEach/raw server CPU per message`, q("each", "raw", "pp100", "cpu"), "<=", 1.1);
   check(
     `${name}: tcpkit/raw connections/s`,
     q("tcpkit", "raw", "connrate", "connps"),
@@ -707,6 +717,7 @@ function report(meta) {
       rows.push(ratioRow(r.name, `tcpkit${f}`, "raw", `tcpkit${f} / raw`));
       rows.push(ratioRow(r.name, `tcpkit${f}`, "pull", `tcpkit${f} / pull`));
       rows.push(ratioRow(r.name, `into${f}`, "raw", `into${f} / raw`));
+      rows.push(ratioRow(r.name, `each${f}`, "raw", `each${f} / raw`));
       rows.push(ratioRow(r.name, `streams${f}`, "raw", `streams${f} / raw`));
       if (r.family === "deno") {
         rows.push(ratioRow(r.name, `streams${f}`, "pipeto", `streams${f} / pipeto`));
@@ -715,7 +726,7 @@ function report(meta) {
       rows.push(ratioRow(r.name, `framed${f}`, `tcpkit${f}`, `framed${f} / tcpkit${f}`));
     }
     for (const f of FLAVORS.slice(1)) {
-      for (const k of ["tcpkit", "into", "streams", "framed"]) {
+      for (const k of ["tcpkit", "into", "each", "streams", "framed"]) {
         rows.push(ratioRow(r.name, `${k}${f}`, k, `${k}${f} / ${k}`));
       }
     }
