@@ -333,7 +333,7 @@ for (const r of RUNTIMES) {
   for (const flavor of FLAVORS) {
     add("tcpkit", ALL, flavor);
     if (INTO_FLAVORS.includes(flavor)) add("into", ["bulk"], flavor);
-    if (EACH_FLAVORS.includes(flavor)) add("each", ["bulk", "pp1", "pp100"], flavor);
+    if (EACH_FLAVORS.includes(flavor)) add("each", ["bulk", "pp1", "pp100", "idle"], flavor);
     add("streams", ["bulk", "pp1", "pp100"], flavor);
     add("framed", ["pp1", "pp100"], flavor);
   }
