@@ -1,6 +1,7 @@
 /**
  * Certificates made at test time with the `openssl` command: a CA, and a
- * server certificate it signed for `localhost` and `127.0.0.1`.
+ * server certificate it signed for `localhost` and `127.0.0.1`; and the
+ * transport that can start TLS on an accepted connection.
  *
  * @module
  */
@@ -8,6 +9,9 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { after } from "node:test";
+import { nativeTransport, type Transport } from "../mod.ts";
+import { nodeTransport } from "../src/adapters/node.ts";
 
 /** Whether `openssl` is installed (`.ci/run` installs it). */
 export const HAS_OPENSSL: boolean = spawnSync("sh", ["-c", "command -v openssl"]).status === 0;
@@ -45,3 +49,21 @@ export function makeCertificates(): TestCertificates {
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
+
+/** Certificates for one test file, removed after it; empty when `openssl` is missing. */
+export function certificatesForFile(): TestCertificates {
+  const certs = HAS_OPENSSL
+    ? makeCertificates()
+    : { dir: "", ca: "", cert: "", key: "", remove() {} };
+  after(() => certs.remove());
+  return certs;
+}
+
+/**
+ * Serves TLS started on an accepted connection (STARTTLS, TLS after a PROXY
+ * header): the runtime's own transport where it can (`caps.startTlsServer`),
+ * else the node transport, which runs on Deno's and Bun's `node:tls`.
+ */
+export const TLS_SERVER_TRANSPORT: Transport = nativeTransport().caps.startTlsServer === "native"
+  ? nativeTransport()
+  : nodeTransport;

@@ -11,6 +11,7 @@ import {
   connect,
   ConnectionRefusedError,
   ConnectionResetError,
+  type Handler,
   nativeTransport,
   serve,
   TimeoutError,
@@ -26,23 +27,26 @@ async function readAll(conn: Conn): Promise<Uint8Array> {
   return concat(chunks);
 }
 
+/** Sends `size` pseudo-random bytes to a server with this handler; checks what comes back. */
+async function assertEchoes(handler: Handler, size: number, seed = size): Promise<void> {
+  await using server = await serve({ port: 0, handler });
+  await using conn = await connect({ port: server.addr.port });
+  const data = pseudoRandomBytes(size, seed);
+  const [, received] = await Promise.all([
+    conn.write(data).then(() => conn.closeWrite()),
+    readAll(conn),
+  ]);
+  assert.equal(received.length, size);
+  assert.equal(sha256(received), sha256(data));
+}
+
 describe(`echo over ${RUNTIME}'s transport`, () => {
   test("nativeTransport() picks the runtime's own", () => {
     assert.equal(nativeTransport().name, RUNTIME);
   });
 
   for (const size of [1, 64 * 1024, 16 * 1024 * 1024]) {
-    test(`serve() echoes ${size} bytes intact (sha-256)`, async () => {
-      await using server = await serve({ port: 0, handler: echo });
-      await using conn = await connect({ port: server.addr.port });
-      const data = pseudoRandomBytes(size, size);
-      const [, received] = await Promise.all([
-        conn.write(data).then(() => conn.closeWrite()),
-        readAll(conn),
-      ]);
-      assert.equal(received.length, size);
-      assert.equal(sha256(received), sha256(data));
-    });
+    test(`serve() echoes ${size} bytes intact (sha-256)`, () => assertEchoes(echo, size));
   }
 
   test("half-close: the server reads to EOF, then replies in full", async () => {
@@ -113,19 +117,8 @@ describe(`echo over ${RUNTIME}'s transport`, () => {
 });
 
 describe("forEach(): each chunk from the runtime's own callback", () => {
-  test("an echo with forEach returns 16 MiB intact (sha-256)", async () => {
-    await using server = await serve({
-      port: 0,
-      handler: (conn) => conn.forEach((chunk) => conn.write(chunk)),
-    });
-    await using conn = await connect({ port: server.addr.port });
-    const data = pseudoRandomBytes(16 * 1024 * 1024, 5);
-    const [, received] = await Promise.all([
-      conn.write(data).then(() => conn.closeWrite()),
-      readAll(conn),
-    ]);
-    assert.equal(sha256(received), sha256(data));
-  });
+  test("an echo with forEach returns 16 MiB intact (sha-256)", () =>
+    assertEchoes((conn) => conn.forEach((chunk) => conn.write(chunk)), 16 * 1024 * 1024, 5));
 
   test("a readTimeout while forEach waits rejects it with TimeoutError", async () => {
     let failure: unknown;
@@ -146,25 +139,18 @@ describe("forEach(): each chunk from the runtime's own callback", () => {
 });
 
 describe("reusing memory: readInto() and flush()", () => {
-  test("an echo loop over one buffer (readInto, write, flush) returns 16 MiB intact", async () => {
-    await using server = await serve({
-      port: 0,
-      handler: async (conn) => {
+  test("an echo loop over one buffer (readInto, write, flush) returns 16 MiB intact", () =>
+    assertEchoes(
+      async (conn) => {
         const buffer = new Uint8Array(64 * 1024);
         for (let n; (n = await conn.readInto(buffer)) !== null;) {
           await conn.write(buffer.subarray(0, n));
           await conn.flush();
         }
       },
-    });
-    await using conn = await connect({ port: server.addr.port });
-    const data = pseudoRandomBytes(16 * 1024 * 1024, 7);
-    const [, received] = await Promise.all([
-      conn.write(data).then(() => conn.closeWrite()),
-      readAll(conn),
-    ]);
-    assert.equal(sha256(received), sha256(data));
-  });
+      16 * 1024 * 1024,
+      7,
+    ));
 
   test("after flush() the runtime is done with the bytes: refilling the buffer changes nothing sent", async () => {
     // Small writes into a peer that does not read yet: once the kernel's buffers are

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { type Conn, connect, ProxyProtocolError, serve, type ServeOptions } from "../mod.ts";
-import { HAPROXY_SOURCE, HAS_HAPROXY, startHaproxy } from "./_haproxy.ts";
+import { HAPROXY_SOURCE, HAS_HAPROXY, sampleHeader as header, startHaproxy } from "./_proxy.ts";
 import { RUNTIME, sleep } from "./_helpers.ts";
 
 type Seen = { remote: string; proxiedBy: string | undefined };
@@ -29,14 +29,6 @@ async function whoAmIServer(options: Omit<Partial<ServeOptions>, "path">) {
   });
   return { server, seen, errors };
 }
-
-const header = (version: 1 | 2) => ({
-  version,
-  command: "PROXY" as const,
-  family: "TCP4" as const,
-  source: { hostname: "203.0.113.7", port: 40001 },
-  destination: { hostname: "198.51.100.1", port: 443 },
-});
 
 describe(`PROXY protocol on ${RUNTIME}`, () => {
   for (const version of [1, 2] as const) {

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import {
   type Conn,
   connect,
@@ -18,27 +18,15 @@ import {
   TlsError,
   UnsupportedError,
 } from "../mod.ts";
-import { nodeTransport } from "../src/adapters/node.ts";
-import { HAS_OPENSSL, makeCertificates } from "./_certs.ts";
-import { HAPROXY_SOURCE, HAS_HAPROXY, startHaproxy } from "./_haproxy.ts";
+import { certificatesForFile, HAS_OPENSSL, TLS_SERVER_TRANSPORT } from "./_certs.ts";
+import { HAPROXY_SOURCE, HAS_HAPROXY, sampleHeader as header, startHaproxy } from "./_proxy.ts";
 import { RUNTIME, sleep } from "./_helpers.ts";
 import { spawnPython } from "./_python.ts";
 
-const certs = HAS_OPENSSL
-  ? makeCertificates()
-  : { dir: "", ca: "", cert: "", key: "", remove() {} };
-after(() => certs.remove());
+const certs = certificatesForFile();
 const native = nativeTransport();
-const serverSide = native.caps.startTlsServer === "native" ? native : nodeTransport;
+const serverSide = TLS_SERVER_TRANSPORT;
 const clientTls = { caCerts: [certs.ca], serverName: "localhost" };
-
-const header = (version: 1 | 2) => ({
-  version,
-  command: "PROXY" as const,
-  family: "TCP4" as const,
-  source: { hostname: "203.0.113.7", port: 40001 },
-  destination: { hostname: "198.51.100.1", port: 443 },
-});
 
 /** A TLS server behind the PROXY protocol that answers each line with the client it sees. */
 async function secureWhoAmI(options: Omit<Partial<ServeOptions>, "path"> = {}) {

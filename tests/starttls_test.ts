@@ -5,7 +5,7 @@
  * Node only; on Deno and Bun the node transport (`tcpkit/node`) is the fallback.
  */
 import assert from "node:assert/strict";
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import {
   type Conn,
   connect,
@@ -15,17 +15,11 @@ import {
   TlsError,
   UnsupportedError,
 } from "../mod.ts";
-import { nodeTransport } from "../src/adapters/node.ts";
-import { HAS_OPENSSL, makeCertificates } from "./_certs.ts";
+import { certificatesForFile, HAS_OPENSSL, TLS_SERVER_TRANSPORT } from "./_certs.ts";
 import { RUNTIME, sleep } from "./_helpers.ts";
 
-const certs = HAS_OPENSSL
-  ? makeCertificates()
-  : { dir: "", ca: "", cert: "", key: "", remove() {} };
-after(() => certs.remove());
-const serverSide = nativeTransport().caps.startTlsServer === "native"
-  ? nativeTransport()
-  : nodeTransport;
+const certs = certificatesForFile();
+const serverSide = TLS_SERVER_TRANSPORT;
 
 /** A tiny SMTP-like server: "STARTTLS" upgrades, then each line is answered over TLS. */
 async function startTlsServer(seen: { error?: unknown; lines: string[] }) {

@@ -6,15 +6,12 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { type Conn, connect, serve, TlsError } from "../mod.ts";
-import { HAS_OPENSSL, makeCertificates } from "./_certs.ts";
+import { certificatesForFile, HAS_OPENSSL } from "./_certs.ts";
 import { run, RUNTIME, sleep } from "./_helpers.ts";
 
-const certs = HAS_OPENSSL
-  ? makeCertificates()
-  : { dir: "", ca: "", cert: "", key: "", remove() {} };
-after(() => certs.remove());
+const certs = certificatesForFile();
 const echo = (conn: Conn) => conn.readable.pipeTo(conn.writable);
 const text = (bytes: Uint8Array | null) => bytes && new TextDecoder().decode(bytes);
 

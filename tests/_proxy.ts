@@ -1,6 +1,7 @@
 /**
- * A real HAProxy (Debian's package; `.ci/run` installs it) in TCP mode on
- * loopback, in front of tcpkit servers, sending them PROXY headers.
+ * PROXY protocol peers for the tests: a header as a balancer would send it,
+ * and a real HAProxy (Debian's package; `.ci/run` installs it) in TCP mode on
+ * loopback, in front of tcpkit servers.
  *
  * @module
  */
@@ -8,8 +9,17 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connect, serve } from "../mod.ts";
+import { connect, type ProxyHeader, serve } from "../mod.ts";
 import { sleep } from "./_helpers.ts";
+
+/** A PROXY header naming client 203.0.113.7:40001, in protocol version 1 or 2. */
+export const sampleHeader = (version: 1 | 2): ProxyHeader => ({
+  version,
+  command: "PROXY",
+  family: "TCP4",
+  source: { hostname: "203.0.113.7", port: 40001 },
+  destination: { hostname: "198.51.100.1", port: 443 },
+});
 
 /** Whether `haproxy` is installed. */
 export const HAS_HAPROXY: boolean = spawnSync("sh", ["-c", "command -v haproxy"]).status === 0;
