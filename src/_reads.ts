@@ -20,11 +20,13 @@ export const NEXT = Symbol("next");
 export const ON_READ = Symbol("onRead");
 /** The host's method called when the transport's read failed. */
 export const ON_READ_ERROR = Symbol("onReadError");
-/** The host's method that gives a chunk loop its next chunk: buffered, or the transport's. */
+/** The host's method that gives a loop its next chunk: buffered (chunks only), or the transport's. */
 export const PULL_CHUNK = Symbol("pullChunk");
-/** The host's method that accounts for a chunk the transport delivered to a chunk loop. */
+/** The host's method that accounts for a chunk the transport delivered to a loop (and buffers it for frames). */
 export const CHUNK_ARRIVED = Symbol("chunkArrived");
-/** The host's method called when a chunk loop is over: reads may start again. */
+/** The host's method that decodes the next frame from its buffer for a loop. */
+export const DECODE_FRAME = Symbol("decodeFrame");
+/** The host's method called when a loop is over: reads may start again. */
 export const LOOP_ENDED = Symbol("loopEnded");
 
 /** @param value A chunk or frame, or `null` at the end. @returns As an iterator result. */
@@ -40,8 +42,9 @@ export interface ReadHost {
   [NEXT]<T>(decoder?: Decoder<T>): Promise<IteratorResult<T | Uint8Array, undefined>>;
   [ON_READ](read: PendingRead, bytes: Uint8Array | null): void;
   [ON_READ_ERROR](read: { reject(error: unknown): void }, error: unknown): void;
-  [PULL_CHUNK](loop: ChunkLoop): void;
-  [CHUNK_ARRIVED](bytes: Uint8Array | null): Uint8Array | null;
+  [PULL_CHUNK](loop: Loop): void;
+  [CHUNK_ARRIVED](bytes: Uint8Array | null, loop: Loop): Uint8Array | null;
+  [DECODE_FRAME]<T>(decoder: Decoder<T>, eof: boolean): T | null;
   [LOOP_ENDED](): void;
 }
 
@@ -137,18 +140,30 @@ export class ReadIterator<T> implements AsyncIterableIterator<T, undefined, unde
   }
 }
 
+/** What the host sees of an {@linkcode EachLoop}. */
+export interface Loop extends ReadHandler {
+  /** For frames: the decoder (chunks go through the host's buffer). */
+  readonly decoder: Decoder<unknown> | undefined;
+  /** @param counted Whether the host counted the bytes already (it had buffered them). */
+  chunk(bytes: Uint8Array | null, counted?: boolean): void;
+}
+
 /**
- * `conn.forEach(fn)`: each chunk goes to `fn` as the transport delivers it,
- * inside the runtime's own data callback where it has one (Bun, Node), with
- * no promise per chunk. A promise `fn` returns holds the next chunk back
- * until it settles. A chunk delivered while `fn` runs (a transport answering
- * at once from its queue) waits for the loop instead of recursing.
+ * `conn.forEach(fn)` and `conn.forEachFrame(codec, fn)`: each chunk, or each
+ * frame decoded from the connection's buffer, goes to `fn` as the transport
+ * delivers the bytes, inside the runtime's own data callback where it has
+ * one (Bun, Node), with no promise per item. A promise `fn` returns holds the
+ * next item back until it settles. A chunk delivered while the loop runs (a
+ * transport answering at once from its queue) waits for it instead of
+ * recursing.
  */
-export class ChunkLoop implements ReadHandler {
-  readonly #host: ReadHost;
-  readonly #fn: (chunk: Uint8Array) => unknown;
-  readonly #resolve: () => void;
+export class EachLoop<T> implements Loop {
+  readonly decoder: Decoder<T> | undefined;
   readonly reject: (error: unknown) => void;
+  readonly #host: ReadHost;
+  readonly #fn: (item: T) => unknown;
+  readonly #resolve: () => void;
+  #eof = false;
   #busy = false;
   #arrived = false;
   #next: Uint8Array | null = null;
@@ -156,14 +171,27 @@ export class ChunkLoop implements ReadHandler {
 
   constructor(
     host: ReadHost,
-    fn: (chunk: Uint8Array) => unknown,
+    decoder: Decoder<T> | undefined,
+    fn: (item: T) => unknown,
     resolve: () => void,
     reject: (error: unknown) => void,
   ) {
     this.#host = host;
+    this.decoder = decoder;
     this.#fn = fn;
     this.#resolve = resolve;
     this.reject = reject;
+  }
+
+  /** Hands over what is buffered already (frames), then asks for more. */
+  start(): void {
+    try {
+      if (this.decoder !== undefined && !this.#drain()) return;
+    } catch (error) {
+      this.#end(error, true);
+      return;
+    }
+    this.#host[PULL_CHUNK](this);
   }
 
   /**
@@ -180,13 +208,14 @@ export class ChunkLoop implements ReadHandler {
     this.#busy = true;
     try {
       for (;;) {
-        const chunk = counted ? bytes : this.#host[CHUNK_ARRIVED](bytes);
-        if (chunk === null) return this.#end();
-        const pending = this.#fn(chunk) as PromiseLike<unknown> | undefined;
-        if (typeof pending?.then === "function") {
-          pending.then(() => this.#host[PULL_CHUNK](this), (error) => this.#end(error, true));
-          return;
-        }
+        const chunk = counted ? bytes : this.#host[CHUNK_ARRIVED](bytes, this);
+        if (chunk === null) this.#eof = true;
+        const go = this.decoder !== undefined
+          ? this.#drain()
+          : chunk === null
+          ? this.#end()
+          : this.#call(chunk as T);
+        if (!go) return;
         this.#arrived = false;
         this.#host[PULL_CHUNK](this);
         if (!this.#arrived) return;
@@ -204,9 +233,27 @@ export class ChunkLoop implements ReadHandler {
     this.#host[ON_READ_ERROR](this, error);
   }
 
-  #end(error?: unknown, failed = false): void {
+  /** Every whole frame in the host's buffer to `fn`; false when the loop ended or waits. */
+  #drain(): boolean {
+    for (;;) {
+      const frame = this.#host[DECODE_FRAME](this.decoder!, this.#eof);
+      if (frame === null) return this.#eof ? this.#end() : true;
+      if (!this.#call(frame)) return false;
+    }
+  }
+
+  /** `fn(item)`; false when it returned a promise, which goes on once it settles. */
+  #call(item: T): boolean {
+    const pending = this.#fn(item) as PromiseLike<unknown> | undefined;
+    if (typeof pending?.then !== "function") return true;
+    pending.then(() => this.start(), (error) => this.#end(error, true));
+    return false;
+  }
+
+  #end(error?: unknown, failed = false): false {
     this.#host[LOOP_ENDED]();
     if (failed) this.reject(error);
     else this.#resolve();
+    return false;
   }
 }

@@ -10,10 +10,12 @@ import { SEND, SEND_FAILED, SENT, WriteQueue, type WriteQueueHost } from "./_wri
 import { ConnReadable, ConnWritable, READS_INTO } from "./_conn_streams.ts";
 import {
   CHUNK_ARRIVED,
-  ChunkLoop,
+  DECODE_FRAME,
   DONE,
+  EachLoop,
   exactly,
   into,
+  type Loop,
   LOOP_ENDED,
   NEXT,
   ON_READ,
@@ -451,15 +453,28 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
    *   `fn` threw or rejected with, or as `read()` would.
    */
   forEach(fn: (chunk: Uint8Array) => unknown): Promise<void> {
-    if (typeof fn !== "function") {
-      return Promise.reject(new TypeError("Cannot read: forEach needs a function"));
-    }
-    const refused = this.#refuseRead();
-    if (refused) return refused;
-    this.#reading = true;
-    return new Promise((resolve, reject) =>
-      this[PULL_CHUNK](new ChunkLoop(this, fn, resolve, reject))
-    );
+    return this.#each(undefined, fn);
+  }
+
+  /**
+   * As {@linkcode Conn.forEach}, with each frame the codec decodes: a
+   * request/response protocol answers from inside the runtime's data
+   * callback. Frames are bounded as in `frames()`; the stream ending inside
+   * a frame is a `TruncatedFrameError`.
+   *
+   * @example A line protocol
+   * ```ts ignore
+   * const lines = new LineCodec();
+   * await conn.forEachFrame(lines, (line) => conn.writeFrame(lines, `you said: ${line}`));
+   * ```
+   *
+   * @param codec The codec.
+   * @param fn Called with each frame.
+   * @returns Settles at the end of the stream; rejects as `forEach()` does, or
+   *   with the codec's error.
+   */
+  forEachFrame<T>(codec: Codec<T>, fn: (frame: T) => unknown): Promise<void> {
+    return this.#each(codec.createDecoder(), fn);
   }
 
   /**
@@ -669,28 +684,40 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
     read.resolve(read.asResult ? toResult(value) : value);
   }
 
-  /** For {@linkcode ChunkLoop}: its next chunk, buffered or from the transport. @internal */
-  [PULL_CHUNK](loop: ChunkLoop): void {
+  /** For {@linkcode EachLoop}: its next chunk, buffered (chunks) or from the transport. @internal */
+  [PULL_CHUNK](loop: Loop): void {
     if (this.#failure) return loop.error(this.#failure);
-    const buffered = this.#buffer.shift();
+    const buffered = loop.decoder === undefined ? this.#buffer.shift() : undefined;
     if (buffered !== undefined) return loop.chunk(buffered, true);
     if (this.#eof) return loop.chunk(null, true);
     this.#readDog?.arm();
     this.#raw.read(loop);
   }
 
-  /** For {@linkcode ChunkLoop}: a chunk from the transport, accounted for. @internal */
-  [CHUNK_ARRIVED](bytes: Uint8Array | null): Uint8Array | null {
+  /** For {@linkcode EachLoop}: a chunk from the transport, accounted for (buffered for frames). @internal */
+  [CHUNK_ARRIVED](bytes: Uint8Array | null, loop: Loop): Uint8Array | null {
     this.#readDog?.disarm();
-    return this.#onChunk(bytes);
+    const chunk = this.#onChunk(bytes);
+    if (chunk !== null && loop.decoder !== undefined) this.#buffer.push(chunk);
+    return chunk;
   }
 
-  /** For {@linkcode ChunkLoop}: the loop is over. @internal */
+  /** For {@linkcode EachLoop}: the next frame in the buffer, or `null`. @internal */
+  [DECODE_FRAME]<T>(decoder: Decoder<T>, eof: boolean): T | null {
+    const buffer = this.#buffer;
+    const frame = buffer.length > 0 ? decoder.decode(buffer) : null;
+    if (frame !== null) return frame;
+    if (eof) return decoder.decodeEof(buffer);
+    this.#checkReadBuffer();
+    return null;
+  }
+
+  /** For {@linkcode EachLoop}: the loop is over. @internal */
   [LOOP_ENDED](): void {
     this.#endRead();
   }
 
-  /** For {@linkcode PendingRead} and {@linkcode ChunkLoop}: the transport's read failed. @internal */
+  /** For {@linkcode PendingRead} and {@linkcode EachLoop}: the transport's read failed. @internal */
   [ON_READ_ERROR](read: { reject(error: unknown): void }, error: unknown): void {
     this.#endRead();
     read.reject(this.#fail(error));
@@ -723,6 +750,19 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
 
   get #peer(): string {
     return formatAddr(this.remoteAddr);
+  }
+
+  /** `forEach()` and `forEachFrame()`: a loop that reads until the end of the stream. */
+  #each<T>(decoder: Decoder<T> | undefined, fn: (item: T) => unknown): Promise<void> {
+    if (typeof fn !== "function") {
+      return Promise.reject(new TypeError("Cannot read: forEach needs a function"));
+    }
+    const refused = this.#refuseRead();
+    if (refused) return refused;
+    this.#reading = true;
+    return new Promise((resolve, reject) =>
+      new EachLoop(this, decoder, fn, resolve, reject).start()
+    );
   }
 
   /** A chunk: from the buffer, else from the transport. */

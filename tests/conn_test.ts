@@ -12,6 +12,7 @@ import {
   ConnectionRefusedError,
   ConnectionResetError,
   type Handler,
+  LineCodec,
   nativeTransport,
   serve,
   TimeoutError,
@@ -119,6 +120,20 @@ describe(`echo over ${RUNTIME}'s transport`, () => {
 describe("forEach(): each chunk from the runtime's own callback", () => {
   test("an echo with forEach returns 16 MiB intact (sha-256)", () =>
     assertEchoes((conn) => conn.forEach((chunk) => conn.write(chunk)), 16 * 1024 * 1024, 5));
+
+  test("forEachFrame(): a line server answers 2,000 pipelined lines in order", async () => {
+    const lines = new LineCodec();
+    await using server = await serve({
+      port: 0,
+      handler: (conn) => conn.forEachFrame(lines, (line) => conn.writeFrame(lines, `re: ${line}`)),
+    });
+    await using conn = await connect({ port: server.addr.port });
+    const count = 2000;
+    // All in one write, and no end of stream before the replies: frames that came
+    // in one chunk are answered without waiting for more bytes.
+    await conn.write(Array.from({ length: count }, (_, i) => `line ${i}\n`).join(""));
+    for (let i = 0; i < count; i++) assert.equal(await conn.readLine(), `re: line ${i}`);
+  });
 
   test("a readTimeout while forEach waits rejects it with TimeoutError", async () => {
     let failure: unknown;

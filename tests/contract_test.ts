@@ -162,6 +162,45 @@ for (const sync of [true, false]) {
       await assert.rejects(conn.forEach(null as never), TypeError);
     });
 
+    test("forEachFrame(): buffered bytes first, frames across chunks, in order; then reads again", async () => {
+      const conn = new Conn(scripted(["xa\nb", "c\n", "d\ne\n", "f"], sync));
+      assert.equal(text(await conn.readExact(1)), "x");
+      const lines: string[] = [];
+      const loop = conn.forEachFrame(new LineCodec(), (line) => void lines.push(line));
+      await assert.rejects(loop, TruncatedFrameError); // "f" has no newline
+      assert.deepEqual(lines, ["a", "bc", "d", "e"]);
+      const ends = new Conn(scripted(["1\n2", "\n"], sync));
+      const all: string[] = [];
+      await ends.forEachFrame(new LineCodec(), (line) => void all.push(line));
+      assert.deepEqual(all, ["1", "2"]);
+      assert.equal(await ends.read(), null);
+    });
+
+    test("forEachFrame(): fn's promise holds the next frame back, frames of one chunk too", async () => {
+      const conn = new Conn(scripted(["a\nb\nc\n", "d\n"], sync));
+      const seen: string[] = [];
+      let running = 0;
+      let most = 0;
+      await conn.forEachFrame(new LineCodec(), async (line) => {
+        most = Math.max(most, ++running);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        running--;
+        seen.push(line);
+      });
+      assert.equal(most, 1);
+      assert.deepEqual(seen, ["a", "b", "c", "d"]);
+    });
+
+    test("forEachFrame(): 100,000 one-byte chunks; past maxReadBuffer is FrameTooLargeError", async () => {
+      let n = 0;
+      const chunks = [..."123456789\n".repeat(10_000)];
+      await new Conn(scripted(chunks, sync)).forEachFrame(new LineCodec(), () => void n++);
+      assert.equal(n, 10_000);
+      const conn = new Conn(scripted(["aaaa", "aaaa", "aaaa"], sync), { maxReadBuffer: 8 });
+      const codec = new LineCodec({ maxLength: 100 });
+      await assert.rejects(conn.forEachFrame(codec, () => {}), FrameTooLargeError);
+    });
+
     for (const readsInto of [false, true]) {
       const how = readsInto ? "a transport that reads into it" : "copies";
       test(`readInto() (${how}): buffered bytes first, as much as fits, null at the end`, async () => {
