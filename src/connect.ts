@@ -5,7 +5,7 @@
  * @module
  */
 import { checkConnOptions, Conn, type ConnOptions } from "./conn.ts";
-import { AbortError, ConnectionRefusedError, TimeoutError } from "./errors.ts";
+import { AbortError, ConnectionRefusedError, TimeoutError, UnsupportedError } from "./errors.ts";
 import { checkPort, describeTarget } from "./_address.ts";
 import { encodeProxyHeader } from "./proxy/encode.ts";
 import type { ProxyHeader } from "./proxy/header.ts";
@@ -60,6 +60,11 @@ export async function connect(options: ConnectOptions): Promise<Conn> {
     options;
   if (!transport) throw new TypeError("Cannot connect: no transport given");
   checkConnOptions(options);
+  if (path !== undefined && options.tls) {
+    throw new UnsupportedError(
+      `Cannot connect to unix socket ${path} with TLS: tcpkit speaks TLS over TCP only`,
+    );
+  }
   if (path === undefined) {
     checkPort(port, "connect");
     if (port === 0) {
@@ -89,7 +94,7 @@ export async function connect(options: ConnectOptions): Promise<Conn> {
   };
   const tls = options.tls === true ? {} : options.tls || undefined;
   // With a PROXY header, TLS starts after it, on the plaintext connection.
-  const tlsAfterHeader = path === undefined && options.proxyHeader ? tls : undefined;
+  const tlsAfterHeader = options.proxyHeader ? tls : undefined;
   const tlsAtOnce = options.proxyHeader ? undefined : tls;
   let raw: RawConn;
   if (path !== undefined) raw = await attempt({ path });

@@ -395,6 +395,11 @@ export async function serve(options: ServeOptions): Promise<Server<Addr>> {
   }
   options.signal?.throwIfAborted();
   if (path !== undefined) {
+    if (options.tls) {
+      throw new UnsupportedError(
+        `Cannot serve TLS on unix socket ${path}: tcpkit speaks TLS over TCP only`,
+      );
+    }
     if (transport.caps.unix === "unsupported") {
       throw new UnsupportedError(
         `Cannot listen on unix socket ${path}: the ${transport.name} transport lacks them`,

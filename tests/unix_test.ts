@@ -8,7 +8,14 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { AddressInUseError, type Conn, connect, nativeTransport, serve } from "../mod.ts";
+import {
+  AddressInUseError,
+  type Conn,
+  connect,
+  nativeTransport,
+  serve,
+  UnsupportedError,
+} from "../mod.ts";
 import { pseudoRandomBytes, RUNTIME, sha256 } from "./_helpers.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "tcpkit-unix-"));
@@ -37,6 +44,15 @@ describe(`unix sockets on ${RUNTIME}`, {
     await conn.close();
     await server.shutdown();
     assert.equal(existsSync(path), false);
+  });
+
+  test("TLS on a unix socket is a clear UnsupportedError, never plaintext", async () => {
+    const path = join(dir, "tls.sock");
+    const tls = { cert: "unused", key: "unused" };
+    await assert.rejects(serve({ path, tls, handler: echo }), UnsupportedError);
+    assert.equal(existsSync(path), false);
+    await using _server = await serve({ path, handler: echo });
+    await assert.rejects(connect({ path, tls: true }), /unix socket .* with TLS/);
   });
 
   test("a live server at the path: AddressInUseError saying so", async () => {
