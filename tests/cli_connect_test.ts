@@ -7,9 +7,11 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { certificatesForFile, HAS_OPENSSL } from "./_certs.ts";
 import { cliCommand, pseudoRandomBytes, ROOT, run, RUNTIME, sha256, start } from "./_helpers.ts";
 
 const LISTENING = /listening on 127\.0\.0\.1:(\d+)/;
+const certs = certificatesForFile();
 const has = (tool: string) => spawnSync("sh", ["-c", `command -v ${tool}`]).status === 0;
 const missing = (tool: string) =>
   has(tool) ? false : `${tool} is not installed (.ci/run installs it)`;
@@ -141,5 +143,40 @@ describe(`connect and serve against netcat and socat on ${RUNTIME}`, () => {
     } finally {
       await socat.stop("SIGKILL");
     }
+  });
+});
+
+describe(`TLS from the command line on ${RUNTIME}`, {
+  skip: HAS_OPENSSL ? false : "openssl is not installed (.ci/run installs it)",
+}, () => {
+  test("serve --tls-cert --tls-key, connect --ca: an echo over TLS; an unknown CA exits 1", async () => {
+    const server = await startServe(
+      "--tls-cert",
+      join(certs.dir, "server.pem"),
+      "--tls-key",
+      join(certs.dir, "server.key"),
+    );
+    try {
+      const port = String(server.port);
+      const ca = join(certs.dir, "ca.pem");
+      const ok = await run(
+        [...cliCommand(RUNTIME), "connect", "--ca", ca, "localhost", port],
+        "hi\n",
+      );
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.equal(new TextDecoder().decode(ok.stdout), "hi\n");
+      const untrusted = await run([...cliCommand(RUNTIME), "connect", "--tls", "127.0.0.1", port]);
+      assert.equal(untrusted.code, 1);
+      assert.match(untrusted.stderr, /certificate is not trusted/);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("--tls-cert without --tls-key is a usage error", async () => {
+    const cert = join(certs.dir, "server.pem");
+    const result = await run([...cliCommand(RUNTIME), "serve", "--tls-cert", cert]);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /--tls-cert and --tls-key go together/);
   });
 });

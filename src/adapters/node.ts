@@ -254,9 +254,11 @@ class SocketConn extends PushedReads implements RawConn {
 
   async startTls(options: Parameters<NonNullable<RawConn["startTls"]>>[0]): Promise<RawConn> {
     this.#handOver();
+    const name = options.serverName ?? options.hostname;
     const secure = tls.connect({
       socket: this.#socket,
-      servername: options.serverName ?? options.hostname,
+      host: name, // the name the certificate is checked against
+      servername: sni(name),
       ca: options.caCerts ? [...options.caCerts] : undefined,
       ALPNProtocols: options.alpn ? [...options.alpn] : undefined,
     });
@@ -281,6 +283,11 @@ class SocketConn extends PushedReads implements RawConn {
     const context = tls.createSecureContext({ cert: options.cert, key: options.key });
     return Promise.resolve(acceptTls(this.#socket, context, options.alpn, this.#tcpLocal));
   }
+}
+
+/** The SNI name for Node's `servername`: none for an IP address (RFC 6066; Node warns). */
+function sni(name: string): string | undefined {
+  return net.isIP(name) === 0 ? name : undefined;
 }
 
 function wrapSocket(
@@ -343,7 +350,7 @@ export const nodeTransport: Transport = {
       const socket = secure
         ? tls.connect({
           ...where,
-          servername: secure.serverName ?? options.hostname,
+          servername: sni(secure.serverName ?? options.hostname),
           ca: secure.caCerts ? [...secure.caCerts] : undefined,
           ALPNProtocols: secure.alpn ? [...secure.alpn] : undefined,
         })

@@ -10,6 +10,8 @@ import {
   type TextChunkDecoder,
   type TextChunkEncoder,
 } from "../codec/text.ts";
+import { readFileSync } from "node:fs";
+import type { TlsServerOptions } from "../transport.ts";
 import { UsageError } from "./_output.ts";
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -90,4 +92,35 @@ export function parseEncoding(label: string): Encoding {
   } catch (error) {
     throw new UsageError(`--encoding: ${(error as Error).message} (choose utf-8, gbk or gb18030)`);
   }
+}
+
+/**
+ * Reads a PEM file named on the command line.
+ *
+ * @param path The file.
+ * @param flag The option, for the message.
+ * @returns The text.
+ */
+export function readPem(path: string, flag: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    throw new UsageError(`Cannot read ${flag} ${path}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * The certificate and key of `--tls-cert` and `--tls-key`: both, or neither.
+ *
+ * @returns The server's TLS options, or `undefined` without TLS.
+ */
+export function readTlsServerFiles(
+  cert: string | undefined,
+  key: string | undefined,
+): TlsServerOptions | undefined {
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined || key === undefined) {
+    throw new UsageError("--tls-cert and --tls-key go together: the certificate and its key (PEM)");
+  }
+  return { cert: readPem(cert, "--tls-cert"), key: readPem(key, "--tls-key") };
 }

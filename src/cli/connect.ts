@@ -12,7 +12,7 @@ import { formatAddr } from "../_address.ts";
 import { connect } from "../adapters/native.ts";
 import type { Conn } from "../conn.ts";
 import { hexdump } from "./_hexdump.ts";
-import { type Encoding, parseCount, parseDuration, parseEncoding } from "./_options.ts";
+import { type Encoding, parseCount, parseDuration, parseEncoding, readPem } from "./_options.ts";
 import { Logger, UsageError, writeStdout } from "./_output.ts";
 
 const HELP = `Usage: tcpkit connect [HOST PORT | --unix PATH] [options]
@@ -37,6 +37,9 @@ Options:
   --no-shutdown       keep sending side open at the end of stdin (like ncat --no-shutdown)
   --hex               show what arrives as a hex dump
   --unix PATH         connect to a Unix domain socket instead of HOST PORT
+  --tls               speak TLS, checking the server against the system's CAs and HOST
+  --ca FILE           trust this CA certificate (PEM) instead of the system's; implies --tls
+  --servername NAME   the name the server's certificate must cover (default HOST); implies --tls
   --verbose           log the connection on stderr
   -h, --help          show this help
 
@@ -73,6 +76,9 @@ export async function runConnect(args: string[]): Promise<void> {
       hex: { type: "boolean", default: false },
       verbose: { type: "boolean", default: false },
       unix: { type: "string" },
+      tls: { type: "boolean", default: false },
+      ca: { type: "string" },
+      servername: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -91,6 +97,12 @@ export async function runConnect(args: string[]): Promise<void> {
     hex: values.hex,
     log: new Logger({ verbose: values.verbose }),
   };
+  const tls = values.tls || values.ca !== undefined || values.servername !== undefined
+    ? {
+      caCerts: values.ca === undefined ? undefined : [readPem(values.ca, "--ca")],
+      serverName: values.servername,
+    }
+    : undefined;
   const wait = parseDuration(values.wait, "--wait");
   const timeout = values.timeout ? parseDuration(values.timeout, "--timeout") : undefined;
   const idleTimeout = values["idle-timeout"]
@@ -107,13 +119,13 @@ export async function runConnect(args: string[]): Promise<void> {
   try {
     let conn: Conn;
     if (values.unix !== undefined) {
-      conn = await connect({ path: values.unix, timeout, idleTimeout });
+      conn = await connect({ path: values.unix, timeout, idleTimeout, tls });
     } else {
       const [hostname, portText] = positionals.length === 2
         ? positionals
         : await askAddress(getLines());
       const port = parseCount(portText, "PORT", 1, 65535);
-      conn = await connect({ hostname, port, timeout, idleTimeout });
+      conn = await connect({ hostname, port, timeout, idleTimeout, tls });
     }
     cli.log.debug(
       "connected",

@@ -8,9 +8,16 @@
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { formatAddr } from "../_address.ts";
-import { serve } from "../adapters/native.ts";
+import { nativeTransport, serve } from "../adapters/native.ts";
+import { nodeTransport } from "../adapters/node.ts";
 import type { Handler } from "../serve.ts";
-import { parseChoice, parseCount, parseDuration, parseEncoding } from "./_options.ts";
+import {
+  parseChoice,
+  parseCount,
+  parseDuration,
+  parseEncoding,
+  readTlsServerFiles,
+} from "./_options.ts";
 import { Logger, UsageError } from "./_output.ts";
 import { runWorkers } from "./_workers.ts";
 import type { HandlerContext } from "./handlers/_context.ts";
@@ -57,7 +64,10 @@ Options:
   --max-connections N   connections at once; more are told "busy" and closed (default 1000)
   --idle-timeout D      close connections idle for D (500ms, 30s, 5m; default none)
   --unix PATH           listen on a Unix domain socket instead (a stale socket file is replaced)
+  --tls-cert FILE       serve TLS with this certificate (PEM); needs --tls-key
+  --tls-key FILE        the certificate's private key (PEM)
   --proxy-protocol      read a PROXY protocol header (v1 or v2) from each connection first
+                        (with --tls-cert, TLS starts after it: a balancer passing TLS through)
   --trusted CIDR        with --proxy-protocol: a load balancer's address range (repeatable);
                         connections from elsewhere are refused
   --workers N           run N processes on the same port (reusePort); the kernel balances
@@ -72,7 +82,8 @@ Examples:
   tcpkit serve --handler reply --text "你好,我是服务器!" --close
   tcpkit serve --handler reply --encoding gbk --text "thank you !"
   tcpkit serve --handler chat --port 9000
-  tcpkit serve --handler stdio                   # then: tcpkit connect 127.0.0.1 7788`;
+  tcpkit serve --handler stdio                   # then: tcpkit connect 127.0.0.1 7788
+  tcpkit serve --tls-cert cert.pem --tls-key key.pem   # then: tcpkit connect --tls localhost 7788`;
 
 /**
  * Runs `tcpkit serve`.
@@ -96,6 +107,8 @@ export async function runServe(args: string[]): Promise<void> {
       "max-line": { type: "string", default: "65536" },
       "max-connections": { type: "string", default: "1000" },
       unix: { type: "string" },
+      "tls-cert": { type: "string" },
+      "tls-key": { type: "string" },
       "proxy-protocol": { type: "boolean", default: false },
       trusted: { type: "string", multiple: true },
       workers: { type: "string" },
@@ -148,6 +161,13 @@ export async function runServe(args: string[]): Promise<void> {
   const idleTimeout = values["idle-timeout"]
     ? parseDuration(values["idle-timeout"], "--idle-timeout")
     : undefined;
+  const tls = readTlsServerFiles(values["tls-cert"], values["tls-key"]);
+  // TLS after a PROXY header starts on the accepted connection: where this
+  // runtime's own transport cannot, the node transport does (on its node:tls).
+  const transport = tls && values["proxy-protocol"] &&
+      nativeTransport().caps.startTlsServer === "unsupported"
+    ? { transport: nodeTransport }
+    : {};
   const handler = HANDLERS[handlerName](ctx);
   // Weak: a Map that every connection passes through keeps it alive too long (see LiveList).
   const started = new WeakMap<object, number>();
@@ -156,6 +176,8 @@ export async function runServe(args: string[]): Promise<void> {
       ? { path: values.unix, removeStaleSocket: true }
       : { hostname: values.hostname, port, reusePort: values["reuse-port"] }),
     proxyProtocol: values["proxy-protocol"] ? { trusted: values.trusted! } : undefined,
+    tls,
+    ...transport,
     handler,
     maxConnections,
     idleTimeout,
