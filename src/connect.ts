@@ -102,7 +102,7 @@ export async function connect(options: ConnectOptions): Promise<Conn> {
     if (hostname !== "localhost") raw = await attempt({ hostname, port: port!, tls: tlsAtOnce });
     else {
       // "localhost" may resolve to ::1 or 127.0.0.1 first depending on the runtime: try both.
-      const secure = tlsAtOnce && { serverName: "localhost", ...tlsAtOnce };
+      const secure = tlsAtOnce && { ...tlsAtOnce, serverName: tlsAtOnce.serverName ?? "localhost" };
       raw = await attempt({ hostname: "127.0.0.1", port: port!, tls: secure }).catch((error) => {
         if (error instanceof ConnectionRefusedError) {
           return attempt({ hostname: "::1", port: port!, tls: secure });
@@ -116,7 +116,9 @@ export async function connect(options: ConnectOptions): Promise<Conn> {
   await conn.handshake();
   if (options.proxyHeader) {
     await conn.write(encodeProxyHeader(options.proxyHeader));
-    if (tlsAfterHeader) await conn.startTls({ serverName: hostname, ...tlsAfterHeader });
+    if (tlsAfterHeader) {
+      await conn.startTls({ ...tlsAfterHeader, serverName: tlsAfterHeader.serverName ?? hostname });
+    }
   }
   return conn;
 }
