@@ -25,8 +25,12 @@ export interface TestCertificates {
   remove(): void;
 }
 
-/** Makes a fresh CA and server certificate in a temporary folder. */
-export function makeCertificates(): TestCertificates {
+/**
+ * Makes a fresh CA and server certificate in a temporary folder.
+ *
+ * @param names The names the server certificate covers (`subjectAltName`).
+ */
+export function makeCertificates(names = "DNS:localhost,IP:127.0.0.1"): TestCertificates {
   const dir = mkdtempSync(join(tmpdir(), "tcpkit-certs-"));
   const openssl = (args: string) => {
     const result = spawnSync("openssl", args.split(" "), { cwd: dir });
@@ -36,7 +40,7 @@ export function makeCertificates(): TestCertificates {
     "req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=tcpkit-test-CA",
   );
   openssl("req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=localhost");
-  writeFileSync(join(dir, "ext.cnf"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
+  writeFileSync(join(dir, "ext.cnf"), `subjectAltName=${names}\n`);
   openssl(
     "x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile ext.cnf",
   );

@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { type Conn, connect, serve, TlsError } from "../mod.ts";
-import { certificatesForFile, HAS_OPENSSL } from "./_certs.ts";
+import { certificatesForFile, HAS_OPENSSL, makeCertificates } from "./_certs.ts";
 import { run, RUNTIME, sleep } from "./_helpers.ts";
 
 const certs = certificatesForFile();
@@ -40,6 +40,27 @@ describe(`TLS on ${RUNTIME}`, {
       assert.equal(serverAlpn, "x-echo");
     });
   }
+
+  test("localhost is checked as localhost, also when tls.serverName is present but undefined", async () => {
+    // A certificate for the name only: checked against 127.0.0.1 it would fail.
+    const named = makeCertificates("DNS:localhost");
+    try {
+      await using server = await serve({
+        port: 0,
+        tls: { cert: named.cert, key: named.key },
+        handler: echo,
+      });
+      await using conn = await connect({
+        hostname: "localhost",
+        port: server.addr.port,
+        tls: { caCerts: [named.ca], serverName: undefined },
+      });
+      await conn.write("named\n");
+      assert.equal(await conn.readLine(), "named");
+    } finally {
+      named.remove();
+    }
+  });
 
   test("an untrusted certificate is TlsError saying so", async () => {
     await using server = await serve({
