@@ -331,6 +331,32 @@ describe("server lifecycle", () => {
     assert.equal(await conn.read().catch(() => null), null);
   });
 
+  test("shutdown(): a forEach handler that ends on the signal finishes; one that ignores it is aborted", async () => {
+    const server = await serve({
+      port: 0,
+      handler: (conn) => {
+        let first = true;
+        return conn.forEach((chunk) => {
+          if (first && new TextDecoder().decode(chunk) === "polite") {
+            conn.signal.addEventListener("abort", () => void conn.close());
+          }
+          first = false;
+          return conn.write(chunk);
+        }).catch(() => {});
+      },
+    });
+    await using polite = await connect({ port: server.addr.port });
+    await using stubborn = await connect({ port: server.addr.port });
+    for (const [conn, word] of [[polite, "polite"], [stubborn, "stubborn"]] as const) {
+      await conn.write(word);
+      assert.equal(new TextDecoder().decode((await conn.read())!), word);
+    }
+    assert.deepEqual(await server.shutdown({ deadlineMs: 300 }), { finished: 1, aborted: 1 });
+    for (const conn of [polite, stubborn]) {
+      assert.equal(await conn.read().catch(() => null), null);
+    }
+  });
+
   test("maxConnectionsPerAddress refuses one address's extra connections with the busy reply", async () => {
     await using server = await serve({
       port: 0,
