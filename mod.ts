@@ -17,6 +17,21 @@
  * if (reply !== "hello") throw new Error(reply);
  * ```
  *
+ * @example A line protocol, answered from inside the runtime's data callback
+ * ```ts
+ * import { connect, LineCodec, serve } from "./mod.ts";
+ *
+ * const lines = new LineCodec();
+ * await using server = await serve({
+ *   port: 0,
+ *   handler: (conn) => conn.forEachFrame(lines, (line) => conn.writeFrame(lines, line.toUpperCase())),
+ * });
+ * await using conn = await connect({ port: server.addr.port });
+ * await conn.write("hello\n");
+ * const reply = await conn.readLine();
+ * if (reply !== "HELLO") throw new Error(`${reply}`);
+ * ```
+ *
  * Run as a program, it is the `tcpkit` command line: `deno run -A mod.ts serve`.
  *
  * @module
