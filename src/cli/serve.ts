@@ -164,10 +164,10 @@ export async function runServe(args: string[]): Promise<void> {
   const tls = readTlsServerFiles(values["tls-cert"], values["tls-key"]);
   // TLS after a PROXY header starts on the accepted connection: where this
   // runtime's own transport cannot, the node transport does (on its node:tls).
-  const transport = tls && values["proxy-protocol"] &&
-      nativeTransport().caps.startTlsServer === "unsupported"
-    ? { transport: nodeTransport }
-    : {};
+  const native = nativeTransport();
+  const transport = tls && values["proxy-protocol"] && native.caps.startTlsServer === "unsupported"
+    ? nodeTransport
+    : native;
   const handler = HANDLERS[handlerName](ctx);
   // Weak: a Map that every connection passes through keeps it alive too long (see LiveList).
   const started = new WeakMap<object, number>();
@@ -177,7 +177,7 @@ export async function runServe(args: string[]): Promise<void> {
       : { hostname: values.hostname, port, reusePort: values["reuse-port"] }),
     proxyProtocol: values["proxy-protocol"] ? { trusted: values.trusted! } : undefined,
     tls,
-    ...transport,
+    transport,
     handler,
     maxConnections,
     idleTimeout,
