@@ -117,6 +117,16 @@ export interface ReadHandler {
 }
 
 /**
+ * Told once when a connection's socket is gone, whether or not a read or a
+ * write waits: the peer reset it, or it closed (by either side). A socket
+ * whose peer only half-closed (FIN) is not gone.
+ */
+export interface CloseWatcher {
+  /** @param error Why it failed (an error from `src/errors.ts`), or `undefined` for a clean close. */
+  socketClosed(error: Error | undefined): void;
+}
+
+/**
  * One native connection, seen through a pull interface. Reads pause the
  * socket while nobody reads; writes finish once every byte is taken.
  * Failures are errors from `src/errors.ts`, never native ones.
@@ -156,6 +166,13 @@ export interface RawConn {
   close(): Promise<void>;
   /** Closes at once, with a reset where the runtime allows it. */
   abort(): void;
+  /**
+   * Asks to be told when the socket is gone, even while nobody reads or
+   * writes (called once, right after the connection is wrapped). A transport
+   * that learns of a dead socket only through a pending read (Deno) reads
+   * ahead, boundedly, while nobody reads.
+   */
+  watch(watcher: CloseWatcher): void;
   setNoDelay(on: boolean): void;
   setKeepAlive(on: boolean, delayMs?: number): void;
   ref(): void;
@@ -183,7 +200,14 @@ export interface RawConn {
 /** A listening socket whose connections are taken one at a time. */
 export interface RawListener {
   readonly addr: Addr;
-  /** The next accepted connection, or `null` once the listener is closed. */
+  /**
+   * The next accepted connection, or `null` once the listener is closed.
+   * Rejects with the error of a failed accept (`EMFILE`, `ENFILE`, `ENOBUFS`
+   * ...: a `TcpError` whose `code` says which); the listener stays usable and
+   * `accept()` may be called again. Once the listening socket itself has
+   * failed, every call rejects with a `ConnectionClosedError` whose `cause`
+   * is that failure.
+   */
   accept(): Promise<RawConn | null>;
   /** Stops accepting; connections already accepted are not touched. */
   close(): Promise<void>;

@@ -74,6 +74,7 @@ function scripted(
     closeWrite: () => Promise.resolve(),
     close: () => Promise.resolve(),
     abort() {},
+    watch() {},
     setNoDelay() {},
     setKeepAlive() {},
     ref() {},

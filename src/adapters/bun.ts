@@ -16,7 +16,14 @@ import { rmSync } from "node:fs";
 import { describeTarget } from "../_address.ts";
 import { PushedReads, socketError } from "./_pushed_reads.ts";
 import { Fifo } from "../_fifo.ts";
-import type { Addr, RawConn, RawListener, TlsClientOptions, Transport } from "../transport.ts";
+import type {
+  Addr,
+  CloseWatcher,
+  RawConn,
+  RawListener,
+  TlsClientOptions,
+  Transport,
+} from "../transport.ts";
 import { bindTransport, type BoundApi } from "../bind.ts";
 
 interface BunSocket {
@@ -192,6 +199,13 @@ class SocketState extends PushedReads implements RawConn {
     this.#writer = null;
     writer?.reject(this.#error("write to"));
     this.#closeWaiter?.();
+    this.#watcher?.socketClosed(this.#failure === undefined ? undefined : this.#error("use"));
+  }
+
+  #watcher: CloseWatcher | undefined;
+
+  watch(watcher: CloseWatcher): void {
+    this.#watcher = watcher;
   }
 
   protected pauseSocket(): void {

@@ -14,7 +14,15 @@
 import { ConnectionClosedError, toTcpError, toTlsError, UnsupportedError } from "../errors.ts";
 import { describeTarget } from "../_address.ts";
 import { allocate, POOL_MAX } from "./_pool.ts";
-import type { Addr, RawConn, RawListener, ReadHandler, Support, Transport } from "../transport.ts";
+import type {
+  Addr,
+  CloseWatcher,
+  RawConn,
+  RawListener,
+  ReadHandler,
+  Support,
+  Transport,
+} from "../transport.ts";
 import { bindTransport, type BoundApi } from "../bind.ts";
 
 type DenoAddr = { transport: "tcp"; hostname: string; port: number } | {
@@ -131,10 +139,19 @@ function wrapConn(conn: DenoConn, tlsContext?: string): RawConn {
   let slab = new Uint8Array(0);
   let used = 0;
   let closed = false;
+  /** Told when a read or write finds the socket gone (Deno reports it no other way). */
+  let watcher: CloseWatcher | undefined;
   const failure = (error: unknown, what: string) =>
     closed
       ? new ConnectionClosedError(`Cannot ${what}: the connection is closed`)
       : toTcpError(error, `${what} ${peer}`);
+  /** Tells the watcher, once, that the socket is gone; returns the error. */
+  const gone = (error: Error | undefined) => {
+    const w = watcher;
+    watcher = undefined;
+    w?.socketClosed(closed ? undefined : error);
+    return error!;
+  };
   const fail = (error: unknown, what: string) => {
     throw failure(error, what);
   };
@@ -163,13 +180,13 @@ function wrapConn(conn: DenoConn, tlsContext?: string): RawConn {
       const buffer = used === 0 && slab.length === size ? slab : slab.subarray(used, used + size);
       conn.read(buffer).then(
         (n) => reader.chunk(received(buffer, n)),
-        (error) => reader.error(failure(error, "read from")),
+        (error) => reader.error(gone(failure(error, "read from"))),
       );
     },
     readInto(buffer: Uint8Array, reader: ReadHandler) {
       conn.read(buffer).then(
         (n) => reader.chunk(n === null ? null : buffer.subarray(0, n)),
-        (error) => reader.error(failure(error, "read from")),
+        (error) => reader.error(gone(failure(error, "read from"))),
       );
     },
     write(bytes) {
@@ -195,11 +212,15 @@ function wrapConn(conn: DenoConn, tlsContext?: string): RawConn {
         try {
           conn.close();
         } catch { /* already closed by the runtime */ }
+        gone(undefined);
       }
       return Promise.resolve();
     },
     abort() {
       void this.close();
+    },
+    watch(w) {
+      watcher = w;
     },
     setNoDelay: (on) => conn.setNoDelay?.(on),
     setKeepAlive: (on) => conn.setKeepAlive?.(on),

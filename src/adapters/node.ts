@@ -19,7 +19,7 @@ import { finished } from "node:stream";
 import { describeTarget } from "../_address.ts";
 import { PushedReads, socketError } from "./_pushed_reads.ts";
 import { Fifo } from "../_fifo.ts";
-import type { Addr, NetAddr, RawConn, RawListener, Transport } from "../transport.ts";
+import type { Addr, CloseWatcher, NetAddr, RawConn, RawListener, Transport } from "../transport.ts";
 import { bindTransport, type BoundApi } from "../bind.ts";
 
 const [MAJOR, MINOR] =
@@ -81,6 +81,7 @@ class SocketConn extends PushedReads implements RawConn {
   #ended = false;
   #failure: unknown;
   #drainWaiter: Waiter<void> | null = null;
+  #watcher: CloseWatcher | undefined;
 
   /**
    * @param local The listener's address when it is not a wildcard: every
@@ -135,6 +136,13 @@ class SocketConn extends PushedReads implements RawConn {
     // `?.`: an error only for a waiting write (one per closed connection costs ~4 µs).
     this.#drainWaiter?.reject(this.#writeError("write to"));
     this.#drainWaiter = null;
+    this.#watcher?.socketClosed(
+      this.#failure === undefined ? undefined : socketError(this.#failure, `use ${this.#peer}`),
+    );
+  }
+
+  watch(watcher: CloseWatcher): void {
+    this.#watcher = watcher;
   }
 
   protected pauseSocket(): void {
