@@ -178,6 +178,11 @@ export interface RawConn {
   ref(): void;
   unref(): void;
   /**
+   * Lets a timer of this connection's (a timeout the core set) not keep the
+   * process alive on its own: the socket, while referenced, does.
+   */
+  unrefTimer(timer: ReturnType<typeof setTimeout>): void;
+  /**
    * TLS only: completes the handshake (accepted connections) or reports the
    * one `connect` completed; resolves with the ALPN protocol agreed on.
    */

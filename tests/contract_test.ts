@@ -79,6 +79,7 @@ function scripted(
     setKeepAlive() {},
     ref() {},
     unref() {},
+    unrefTimer() {},
   };
 }
 

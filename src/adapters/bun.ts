@@ -283,6 +283,10 @@ class SocketState extends PushedReads implements RawConn {
     this.#socket.unref();
   }
 
+  unrefTimer(timer: ReturnType<typeof setTimeout>): void {
+    (timer as unknown as { unref(): void }).unref();
+  }
+
   #upgraded = false;
 
   startTlsServer(): Promise<RawConn> {

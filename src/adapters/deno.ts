@@ -67,6 +67,7 @@ interface DenoApi {
     },
   ): DenoListener;
   remove(path: string): Promise<void>;
+  unrefTimer(id: number): void;
   listenTls(
     options: {
       hostname: string;
@@ -226,6 +227,7 @@ function wrapConn(conn: DenoConn, tlsContext?: string): RawConn {
     setKeepAlive: (on) => conn.setKeepAlive?.(on),
     ref: () => conn.ref(),
     unref: () => conn.unref(),
+    unrefTimer: (timer) => deno().unrefTimer(timer as unknown as number),
     startTlsServer() {
       const version = (globalThis as unknown as { Deno?: { version?: { deno?: string } } }).Deno
         ?.version?.deno;

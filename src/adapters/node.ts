@@ -260,6 +260,10 @@ class SocketConn extends PushedReads implements RawConn {
     this.#socket.unref();
   }
 
+  unrefTimer(timer: ReturnType<typeof setTimeout>): void {
+    timer.unref();
+  }
+
   async startTls(options: Parameters<NonNullable<RawConn["startTls"]>>[0]): Promise<RawConn> {
     this.#handOver();
     const name = options.serverName ?? options.hostname;
