@@ -28,7 +28,7 @@
  * build (npm/esm), built first with scripts/build_npm.ts unless --no-build.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { delimiter, dirname, join, resolve } from "node:path";
 import process from "node:process";
@@ -72,15 +72,22 @@ const envFor = (kind) => {
   const variant = VARIANTS.find((v) => kind.endsWith(`@${v.name}`));
   return variant ? { TCPKIT_ROOT: variant.dir } : {};
 };
+/** The source of a tree's `Conn`: src/conn.ts, and src/conn/ where it is split. */
+function connSource(dir) {
+  const split = join(dir, "src/conn");
+  const files = existsSync(split) ? readdirSync(split).map((f) => join(split, f)) : [];
+  return [join(dir, "src/conn.ts"), ...files].filter((f) => f.endsWith(".ts") && existsSync(f))
+    .map((f) => readFileSync(f, "utf8")).join("\n");
+}
 /** The flavors whose tree has `conn.readInto()` (trees before it cannot run `into`). */
 const INTO_FLAVORS = FLAVORS.filter((flavor) => {
   const dir = VARIANTS.find((v) => flavor === `@${v.name}`)?.dir ?? root;
-  return readFileSync(join(dir, "src/conn.ts"), "utf8").includes("readInto(buffer: Uint8Array)");
+  return connSource(dir).includes("readInto(buffer: Uint8Array)");
 });
 /** The flavors whose tree has `conn.forEach()`. */
 const EACH_FLAVORS = FLAVORS.filter((flavor) => {
   const dir = VARIANTS.find((v) => flavor === `@${v.name}`)?.dir ?? root;
-  return readFileSync(join(dir, "src/conn.ts"), "utf8").includes("forEach(fn:");
+  return connSource(dir).includes("forEach(fn:");
 });
 /** Durations in seconds, sizes in bytes: the full run, or a smoke test of seconds. */
 const P = QUICK
