@@ -355,6 +355,7 @@ export const nodeTransport: Transport = {
   connect(options) {
     const { signal } = options;
     const secure = options.tls;
+    if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
       const where = options.path !== undefined
         ? { path: options.path }
@@ -366,10 +367,18 @@ export const nodeTransport: Transport = {
           ca: secure.caCerts ? [...secure.caCerts] : undefined,
           ALPNProtocols: secure.alpn ? [...secure.alpn] : undefined,
         })
-        : net.connect({ ...where, allowHalfOpen: true, noDelay: true, signal });
-      if (secure) signal?.addEventListener("abort", () => socket.destroy(), { once: true });
+        // Not net.connect({ signal }): Node binds that signal to the socket's whole life.
+        : net.connect({ ...where, allowHalfOpen: true, noDelay: true });
+      // The signal bounds the attempt only. A destroyed TLS socket may never emit: reject here.
+      const onAbort = () => {
+        socket.off("error", onError);
+        socket.on("error", () => {});
+        socket.destroy();
+        reject(signal?.reason);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
       const onError = (error: Error) => {
-        if (signal?.aborted) return reject(signal.reason);
+        signal?.removeEventListener("abort", onAbort);
         const tcp = toTcpError(error, `connect to ${describeTarget(options)}`);
         // A refused or unreachable peer is the same error with TLS or without.
         reject(
@@ -381,6 +390,7 @@ export const nodeTransport: Transport = {
       socket.once("error", onError);
       const ready = () => {
         socket.off("error", onError);
+        signal?.removeEventListener("abort", onAbort);
         const alpnProtocol = secure ? (socket as tls.TLSSocket).alpnProtocol || null : null;
         resolve(
           wrapSocket(
