@@ -140,7 +140,7 @@ export class OutputWriter {
       if (!this.#broken && this.#droppedInBurst === 0) {
         this.#log?.warn(
           "output-drop",
-          "stdout is not keeping up: dropping output until it does (the server goes on)",
+          "stdout is not keeping up: dropping output until it does (the server goes on; the totals count it)",
         );
       }
       this.#dropped += bytes.length;
