@@ -95,37 +95,43 @@ describe(`serve output on ${RUNTIME}`, () => {
     { args: ["--hex"], probe: "echo" },
   ];
   for (const { args, probe } of cases) {
-    test(`serve ${args.join(" ")} with a stdout nobody reads still serves others, stays small and stops on SIGTERM`, async () => {
-      const server = startStalled(args);
-      let sink: number | undefined;
-      try {
-        const { port, sink: sinkPid } = await server.ready;
-        sink = sinkPid;
-        // The issue's case: 60,000-byte lines. A chat room reads them all (its
-        // output is dropped), an echo --print flooder is held back after a few.
-        const flooder = await flood(port, 1000, 60_000, 5000);
-        await using other = await connect({ port });
-        if (probe === "welcome") {
-          assert.match((await within(other.readLine(), 5000, "welcome"))!, /^Welcome, /);
-          assert.equal(flooder.sent, 60_000_000, "the chat room stopped reading a member");
-        } else {
-          await other.write("ping\n");
-          assert.equal(text((await within(other.read(), 5000, "echo"))!), "ping\n");
+    test(
+      `serve ${
+        args.join(" ")
+      } with a stdout nobody reads still serves others, stays small and stops on SIGTERM`,
+      { timeout: 60_000 },
+      async () => {
+        const server = startStalled(args);
+        let sink: number | undefined;
+        try {
+          const { port, sink: sinkPid } = await server.ready;
+          sink = sinkPid;
+          // The issue's case: 60,000-byte lines. A chat room reads them all (its
+          // output is dropped), an echo --print flooder is held back after a few.
+          const flooder = await flood(port, 1000, 60_000, 5000);
+          await using other = await connect({ port });
+          if (probe === "welcome") {
+            assert.match((await within(other.readLine(), 5000, "welcome"))!, /^Welcome, /);
+            assert.equal(flooder.sent, 60_000_000, "the chat room stopped reading a member");
+          } else {
+            await other.write("ping\n");
+            assert.equal(text((await within(other.read(), 5000, "echo"))!), "ping\n");
+          }
+          const rss = rssOf(server.pid);
+          assert.ok(rss < 160 * 2 ** 20, `serve holds ${Math.round(rss / 2 ** 20)} MiB`);
+          flooder.conn.abort();
+          process.kill(server.pid, "SIGTERM");
+          const exit = await within(server.exited, 15_000, "exit after SIGTERM");
+          assert.deepEqual(exit, { code: 0, signal: null }, server.stderr());
+          if (probe === "welcome") {
+            assert.match(server.stderr(), /stdout is not keeping up: dropping output/);
+            assert.match(server.stderr(), /output: \d+ B dropped/);
+          }
+        } finally {
+          server.kill(sink);
         }
-        const rss = rssOf(server.pid);
-        assert.ok(rss < 160 * 2 ** 20, `serve holds ${Math.round(rss / 2 ** 20)} MiB`);
-        flooder.conn.abort();
-        process.kill(server.pid, "SIGTERM");
-        const exit = await within(server.exited, 15_000, "exit after SIGTERM");
-        assert.deepEqual(exit, { code: 0, signal: null }, server.stderr());
-        if (probe === "welcome") {
-          assert.match(server.stderr(), /stdout is not keeping up: dropping output/);
-          assert.match(server.stderr(), /output: \d+ B dropped/);
-        }
-      } finally {
-        server.kill(sink);
-      }
-    });
+      },
+    );
   }
 
   test("serve --framing line echoes random bytes, CRLF and invalid GBK byte for byte", async () => {
