@@ -19,6 +19,7 @@ import {
   readTlsServerFiles,
 } from "./_options.ts";
 import { Logger, UsageError } from "./_output.ts";
+import { OutputWriter, stdoutSink } from "./_stdout.ts";
 import { runWorkers } from "./_workers.ts";
 import type { HandlerContext } from "./handlers/_context.ts";
 import { chatHandler } from "./handlers/chat.ts";
@@ -57,7 +58,11 @@ Options:
   --close               reply: close after the first answer
   --keep-open           stdio: wait for the next client instead of exiting
   --print               show what arrives on stdout, prefixed with the client's address
-  --hex                 show what arrives as a hex dump
+  --hex                 show what arrives as a hex dump (of the bytes as they arrived)
+  --raw                 print peers' text as sent, control characters included; by default
+                        a terminal shows them escaped (\x1b, \r), so a peer cannot clear
+                        the screen or retitle the window; a pipe or a file gets the text as
+                        decoded, unescaped, for the tools that read it (view it with cat -v)
   --encoding E          text encoding for printing and replies: utf-8, gbk, gb18030 (default utf-8)
   --framing F           raw (chunks as they arrive) or line (default raw; chat and stdio use lines)
   --max-line N          longest line in bytes with --framing line (default 65536)
@@ -76,6 +81,13 @@ Options:
   --verbose, --quiet    more or less logging
   --json                log JSON lines on stderr
   -h, --help            show this help
+
+Output (stdout) never stalls the server: with --print, --hex and stdio, a
+connection whose output stdout has not taken yet (64 KiB) is not read until it
+has (TCP backpressure on that client alone). The chat room never waits for
+stdout: what does not fit (1 MiB queued) is dropped from this terminal, said
+on stderr ("dropped N bytes of output") and counted in the totals; the members
+still get every line.
 
 Examples:
   tcpkit serve                                   # echo server on 127.0.0.1:7788
@@ -102,6 +114,7 @@ export async function runServe(args: string[]): Promise<void> {
       "keep-open": { type: "boolean", default: false },
       print: { type: "boolean", default: false },
       hex: { type: "boolean", default: false },
+      raw: { type: "boolean", default: false },
       encoding: { type: "string", default: "utf-8" },
       framing: { type: "string", default: "raw" },
       "max-line": { type: "string", default: "65536" },
@@ -155,6 +168,8 @@ export async function runServe(args: string[]): Promise<void> {
     text: values.text,
     closeAfterReply: values.close,
     keepOpen: values["keep-open"],
+    out: new OutputWriter(stdoutSink(), { log }),
+    raw: values.raw,
   };
   const port = parseCount(values.port, "--port", 0, 65535);
   const maxConnections = parseCount(values["max-connections"], "--max-connections", 1, 1_000_000);
@@ -240,11 +255,17 @@ export async function runServe(args: string[]): Promise<void> {
   const { finished, aborted } = await server.finished;
   process.removeListener("SIGINT", onInt);
   process.removeListener("SIGTERM", onTerm);
+  // Bounded: a stdout nobody drains must not keep the process from exiting.
+  const flushed = await ctx.out.flush(2000);
   const s = server.stats;
+  const dropped = ctx.out.dropped;
   log.info(
     "stopped",
     `stopped: ${s.accepted} connections served, ${finished} finished, ${aborted} aborted, ${s.rejected} rejected, ` +
-      `in ${s.bytesIn} B, out ${s.bytesOut} B`,
-    { ...s, finished, aborted },
+      `in ${s.bytesIn} B, out ${s.bytesOut} B` +
+      (dropped || !flushed
+        ? `; output: ${dropped} B dropped${flushed ? "" : ", the rest unwritten"}`
+        : ""),
+    { ...s, finished, aborted, outputDropped: dropped, outputFlushed: flushed },
   );
 }

@@ -10,8 +10,7 @@ import { formatAddr } from "../../_address.ts";
 import { BufferFullError } from "../../errors.ts";
 import type { Conn } from "../../conn.ts";
 import type { Handler } from "../../serve.ts";
-import { writeStdout } from "../_output.ts";
-import { type HandlerContext, messages } from "./_context.ts";
+import { type HandlerContext, messages, shown } from "./_context.ts";
 
 /** @param ctx The handler context. @returns The handler. */
 export function chatHandler(ctx: HandlerContext): Handler {
@@ -28,7 +27,8 @@ export function chatHandler(ctx: HandlerContext): Handler {
   };
   const broadcast = (from: Conn | undefined, text: string) => {
     for (const member of members.keys()) if (member !== from) send(member, text);
-    void writeStdout(text);
+    // Never waits: a stalled operator's stdout must not stall the room (dropped, counted).
+    ctx.out.offer(shown(text, ctx));
   };
   return async (conn) => {
     let name = formatAddr(conn.remoteAddr);

@@ -12,8 +12,7 @@ import { createInterface } from "node:readline";
 import { formatAddr } from "../../_address.ts";
 import type { Conn } from "../../conn.ts";
 import type { Handler } from "../../serve.ts";
-import { writeStdout } from "../_output.ts";
-import { type HandlerContext, messages } from "./_context.ts";
+import { type HandlerContext, messages, shown } from "./_context.ts";
 
 /** @param ctx The handler context. @returns The handler. */
 export function stdioHandler(ctx: HandlerContext): Handler {
@@ -59,7 +58,7 @@ export function stdioHandler(ctx: HandlerContext): Handler {
           );
           break;
         }
-        await writeStdout(`${text}\n`);
+        await ctx.out.write(shown(`${text}\n`, ctx), conn);
       }
     } finally {
       current = undefined;

@@ -1,0 +1,283 @@
+/**
+ * What `tcpkit serve` prints, driven as a subprocess on this runtime: output
+ * to a stdout nobody drains never stalls the server, `--framing line` echo
+ * and `--hex` keep the wire bytes, and a peer's control characters are shown
+ * escaped on a real terminal (tmux).
+ */
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import process from "node:process";
+import { describe, test } from "node:test";
+import { connect } from "../mod.ts";
+import { cliCommand, pseudoRandomBytes, RUNTIME, sha256, sleep, start } from "./_helpers.ts";
+
+const LISTENING = /listening on 127\.0\.0\.1:(\d+)/;
+const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+
+/** Rejects if `promise` does not settle within `ms`: every wait in a test is bounded. */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout>;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Resident memory of a process, from /proc. */
+function rssOf(pid: number): number {
+  const kb = readFileSync(`/proc/${pid}/status`, "utf8").match(/^VmRSS:\s+(\d+) kB$/m)![1];
+  return Number(kb) * 1024;
+}
+
+/**
+ * Starts `serve --port 0 ...args` with its stdout on a pipe that nobody
+ * reads (`| sleep` in bash: the sleep holds the pipe open and never reads).
+ */
+function startStalled(args: string[]) {
+  const script = 'exec > >(exec sleep 120); echo "sink $!" >&2; exec "$@"';
+  const command = [...cliCommand(RUNTIME), "serve", "--port", "0", ...args];
+  const child = spawn("bash", ["-c", script, "bash", ...command], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+    child.on("exit", (code, signal) => resolve({ code, signal }))
+  );
+  const ready = new Promise<{ port: number; sink: number }>((resolve, reject) => {
+    child.stderr.on("data", (chunk: Uint8Array) => {
+      stderr += text(chunk);
+      const port = stderr.match(LISTENING)?.[1];
+      const sink = stderr.match(/^sink (\d+)$/m)?.[1];
+      if (port && sink) resolve({ port: Number(port), sink: Number(sink) });
+    });
+    exited.then(() => reject(new Error(`serve exited: ${stderr}`)));
+  });
+  const running = () => child.exitCode === null && child.signalCode === null;
+  return {
+    pid: child.pid!,
+    ready: within(ready, 20_000, "serve listening"),
+    exited,
+    stderr: () => stderr,
+    /** Kills what is still running, by pid: the server, then the sleep. */
+    kill(sink?: number) {
+      if (running()) process.kill(child.pid!, "SIGKILL");
+      if (sink) {
+        try {
+          process.kill(sink, "SIGKILL");
+        } catch { /* gone already */ }
+      }
+    },
+  };
+}
+
+/** Sends up to `lines` lines of `size` bytes, for at most `ms`; returns the bytes sent. */
+async function flood(port: number, lines: number, size: number, ms: number) {
+  const conn = await connect({ port });
+  const line = new Uint8Array(size).fill(0x41);
+  line[size - 1] = 0x0a;
+  const end = Date.now() + ms;
+  let sent = 0;
+  const sending = (async () => {
+    for (let i = 0; i < lines && Date.now() < end; i++) {
+      await conn.write(line);
+      sent += size;
+    }
+  })().catch(() => {});
+  await within(sending, ms + 1000, "flood").catch(() => {});
+  return { conn, sent };
+}
+
+describe(`serve output on ${RUNTIME}`, () => {
+  const cases: { args: string[]; probe: "welcome" | "echo" }[] = [
+    { args: ["--handler", "chat"], probe: "welcome" },
+    { args: ["--print"], probe: "echo" },
+    { args: ["--hex"], probe: "echo" },
+  ];
+  for (const { args, probe } of cases) {
+    test(
+      `serve ${
+        args.join(" ")
+      } with a stdout nobody reads still serves others, stays small and stops on SIGTERM`,
+      { timeout: 60_000 },
+      async () => {
+        const server = startStalled(args);
+        let sink: number | undefined;
+        try {
+          const { port, sink: sinkPid } = await server.ready;
+          sink = sinkPid;
+          // The issue's case: 60,000-byte lines. A chat room reads them all (its
+          // output is dropped), an echo --print flooder is held back after a few.
+          const flooder = await flood(port, 1000, 60_000, 5000);
+          await using other = await connect({ port });
+          if (probe === "welcome") {
+            assert.match((await within(other.readLine(), 5000, "welcome"))!, /^Welcome, /);
+            assert.equal(flooder.sent, 60_000_000, "the chat room stopped reading a member");
+          } else {
+            await other.write("ping\n");
+            assert.equal(text((await within(other.read(), 5000, "echo"))!), "ping\n");
+          }
+          const rss = rssOf(server.pid);
+          assert.ok(rss < 160 * 2 ** 20, `serve holds ${Math.round(rss / 2 ** 20)} MiB`);
+          flooder.conn.abort();
+          process.kill(server.pid, "SIGTERM");
+          const exit = await within(server.exited, 15_000, "exit after SIGTERM");
+          assert.deepEqual(exit, { code: 0, signal: null }, server.stderr());
+          if (probe === "welcome") {
+            assert.match(server.stderr(), /stdout is not keeping up: dropping output/);
+            assert.match(server.stderr(), /output: \d+ B dropped/);
+          }
+        } finally {
+          server.kill(sink);
+        }
+      },
+    );
+  }
+
+  test("serve --framing line echoes random bytes, CRLF and invalid GBK byte for byte", async () => {
+    for (const encoding of ["utf-8", "gbk"]) {
+      const server = await start(
+        [
+          ...cliCommand(RUNTIME),
+          "serve",
+          "--port",
+          "0",
+          "--framing",
+          "line",
+          "--encoding",
+          encoding,
+        ],
+        LISTENING,
+      );
+      try {
+        const port = Number(server.line.match(LISTENING)![1]);
+        const crlf = new TextEncoder().encode("one\r\ntwo\r\n\r\n");
+        const badGbk = new Uint8Array([0xc4, 0xe3, 0x81, 0x0a, 0xff, 0x80, 0x0d, 0x0a]);
+        const data = [pseudoRandomBytes(10_000, 7), crlf, badGbk, pseudoRandomBytes(999, 8)];
+        await using conn = await connect({ port, readTimeout: 10_000 });
+        for (const chunk of data) await conn.write(chunk);
+        await conn.closeWrite();
+        const back: Uint8Array[] = [];
+        for await (const chunk of conn) back.push(chunk);
+        const length = back.reduce((n, c) => n + c.length, 0);
+        assert.equal(length, 10_000 + crlf.length + badGbk.length + 999, encoding);
+        assert.equal(sha256(back), sha256(data), encoding);
+      } finally {
+        await server.stop();
+      }
+    }
+  });
+
+  test("serve --framing line --hex dumps the bytes that arrived, not re-encoded ones", async () => {
+    const server = await start(
+      [...cliCommand(RUNTIME), "serve", "--port", "0", "--framing", "line", "--hex"],
+      LISTENING,
+    );
+    try {
+      await using conn = await connect({ port: Number(server.line.match(LISTENING)![1]) });
+      await conn.write(new Uint8Array([0x63, 0x61, 0x66, 0xe9, 0x0d, 0x0a])); // "caf\xe9\r\n"
+      await conn.closeWrite();
+      assert.deepEqual(await conn.read(), new Uint8Array([0x63, 0x61, 0x66, 0xe9, 0x0d, 0x0a]));
+    } finally {
+      const out = text((await server.stop()).stdout);
+      assert.match(out, /sent 6 bytes:\n00000000  63 61 66 e9 0d 0a {33}caf\.\.\.\n/);
+    }
+  });
+
+  test("serve --print on a pipe writes a peer's text as decoded, escapes included", async () => {
+    const server = await start(
+      [...cliCommand(RUNTIME), "serve", "--port", "0", "--handler", "discard", "--print"],
+      LISTENING,
+    );
+    try {
+      await using conn = await connect({ port: Number(server.line.match(LISTENING)![1]) });
+      await conn.write("\x1b[1mbold\x1b[0m\n");
+      await conn.closeWrite();
+      await conn.read();
+    } finally {
+      const out = text((await server.stop()).stdout);
+      assert.match(out, /^127\.0\.0\.1:\d+: \x1b\[1mbold\x1b\[0m\n$/);
+    }
+  });
+});
+
+const tmux = spawnSync("tmux", ["-V"]).status === 0;
+
+describe(`serve output in a terminal (tmux) on ${RUNTIME}`, () => {
+  /** Runs `serve ...args` in a detached tmux pane; returns its port and a pane reader. */
+  async function serveInTmux(socket: string, args: string[]) {
+    const command = [...cliCommand(RUNTIME), "serve", "--port", "0", ...args]
+      .map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
+    const tm = (...a: string[]) =>
+      spawnSync("tmux", ["-L", socket, ...a], { encoding: "utf8", env: { ...process.env } });
+    const made = tm("new-session", "-d", "-x", "160", "-y", "40", `NO_COLOR=1 ${command}`);
+    assert.equal(made.status, 0, made.stderr);
+    const pane = () => tm("capture-pane", "-p", "-J", "-S", "-100").stdout ?? "";
+    for (let i = 0; i < 200 && !LISTENING.test(pane()); i++) await sleep(100);
+    const port = Number(pane().match(LISTENING)?.[1]);
+    assert.ok(port > 0, `no listening line in the pane: ${pane()}`);
+    return { port, pane, title: () => tm("display-message", "-p", "#{pane_title}").stdout.trim() };
+  }
+
+  test(
+    "serve --print shows a peer's terminal escapes as \\x1b text and the pane is not cleared or retitled",
+    { skip: !tmux && "tmux is not installed" },
+    async () => {
+      const socket = `tcpkit-output-${process.pid}`;
+      try {
+        const { port, pane, title } = await serveInTmux(socket, [
+          "--handler",
+          "discard",
+          "--print",
+          "--framing",
+          "line",
+        ]);
+        const before = title();
+        await using conn = await connect({ port });
+        await conn.write("\x1b[2J\x1b]0;pwned\x07\n");
+        await conn.write("你好 é\tend\n");
+        await conn.closeWrite();
+        await conn.read();
+        let screen = "";
+        for (let i = 0; i < 100 && !/你好/.test(screen); i++) {
+          await sleep(100);
+          screen = pane();
+        }
+        assert.match(screen, /127\.0\.0\.1:\d+: \\x1b\[2J\\x1b\]0;pwned\\x07\n/);
+        assert.match(screen, /127\.0\.0\.1:\d+: 你好 é\s+end/);
+        assert.match(screen, /listening on/, "the screen was cleared");
+        assert.equal(title(), before);
+      } finally {
+        spawnSync("tmux", ["-L", socket, "kill-server"]);
+      }
+    },
+  );
+
+  test(
+    "serve --print --raw passes a peer's escapes to the terminal",
+    { skip: !tmux && "tmux is not installed" },
+    async () => {
+      const socket = `tcpkit-output-raw-${process.pid}`;
+      try {
+        const { port, title } = await serveInTmux(socket, [
+          "--handler",
+          "discard",
+          "--print",
+          "--raw",
+        ]);
+        await using conn = await connect({ port });
+        await conn.write("\x1b]2;raw-title\x07\n");
+        await conn.closeWrite();
+        await conn.read();
+        let seen = "";
+        for (let i = 0; i < 100 && seen !== "raw-title"; i++) {
+          await sleep(100);
+          seen = title();
+        }
+        assert.equal(seen, "raw-title");
+      } finally {
+        spawnSync("tmux", ["-L", socket, "kill-server"]);
+      }
+    },
+  );
+});
