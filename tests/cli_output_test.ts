@@ -180,7 +180,7 @@ describe(`serve output on ${RUNTIME}`, () => {
       assert.deepEqual(await conn.read(), new Uint8Array([0x63, 0x61, 0x66, 0xe9, 0x0d, 0x0a]));
     } finally {
       const out = text((await server.stop()).stdout);
-      assert.match(out, /sent 6 bytes:\n00000000  63 61 66 e9 0d 0a {33}caf\.\.\.\n/);
+      assert.match(out, /sent 6 bytes:\n00000000 {2}63 61 66 e9 0d 0a {33}caf\.\.\.\n/);
     }
   });
 
@@ -196,7 +196,8 @@ describe(`serve output on ${RUNTIME}`, () => {
       await conn.read();
     } finally {
       const out = text((await server.stop()).stdout);
-      assert.match(out, /^127\.0\.0\.1:\d+: \x1b\[1mbold\x1b\[0m\n$/);
+      const esc = "\x1b";
+      assert.match(out, new RegExp(`^127\\.0\\.0\\.1:\\d+: ${esc}\\[1mbold${esc}\\[0m\\n$`));
     }
   });
 });
