@@ -71,7 +71,7 @@ describe(`CLI on ${RUNTIME}`, () => {
     assert.match(result.stderr, /close 127\.0\.0\.1:\d+: in 3 B, out 3 B/);
     assert.match(
       result.stderr,
-      /stopped: 1 connections served, 0 finished, 0 aborted, 0 rejected, in 3 B, out 3 B/,
+      /stopped: 1 connection in all, 0 rejected, in 3 B, out 3 B; of the 0 open at shutdown/,
     );
   });
 

@@ -65,7 +65,9 @@ describe(`scaling out on ${RUNTIME}`, () => {
     assert.equal(await echoMany(port, 1000), 1000);
     const result = await workers.stop("SIGTERM");
     assert.equal(result.code, 0, result.stderr);
-    const served = [...result.stderr.matchAll(/tcpkit\[(\d)\]: stopped: (\d+) connections served/g)]
+    const served = [
+      ...result.stderr.matchAll(/tcpkit\[(\d)\]: stopped: (\d+) connections? in all/g),
+    ]
       .map((m) => Number(m[2]));
     console.log(`--workers 2: ${served.join(" + ")} connections`);
     assert.equal(served.length, 2);

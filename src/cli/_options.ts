@@ -31,6 +31,24 @@ export function parseDuration(text: string, flag: string): number {
   return Math.round(Number(match[1]) * UNITS[match[2] ?? "s"]);
 }
 
+const SIZES: Record<string, number> = { "": 1, b: 1, kib: 1024, k: 1024, mib: 1 << 20, m: 1 << 20 };
+
+/**
+ * Parses a size in bytes such as `65536`, `64KiB` or `1MiB`.
+ *
+ * @param text The value.
+ * @param flag The option, for the message.
+ * @returns Bytes.
+ */
+export function parseSize(text: string, flag: string): number {
+  const match = /^(\d+)\s*([a-z]*)$/i.exec(text.trim());
+  const unit = SIZES[match?.[2].toLowerCase() ?? "?"];
+  if (!match || unit === undefined) {
+    throw new UsageError(`${flag} must be a size such as 65536, 64KiB or 1MiB (got "${text}")`);
+  }
+  return Number(match[1]) * unit;
+}
+
 /**
  * Parses a whole number within bounds.
  *

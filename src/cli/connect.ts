@@ -28,7 +28,9 @@ Exit code 0 on a clean close, 1 on an error (refused, reset, timeout, unknown ho
 Options:
   --send TEXT         send TEXT and a newline, print the reply, exit when the server
                       closes or after --wait of quiet (the classic one-shot client)
-  --wait D            quiet time before --send gives up waiting (default 2s)
+  --wait D            quiet time before --send gives up waiting (default 2s): a server
+                      that keeps the connection open after answering costs the full
+                      wait, so lower it for such servers (--wait 300ms)
   --crlf              end lines with CRLF instead of LF
   --encoding E        the server's text encoding: utf-8, gbk, gb18030 (default utf-8);
                       your terminal stays UTF-8, tcpkit converts both ways
@@ -88,7 +90,9 @@ export async function runConnect(args: string[]): Promise<void> {
   }
   if (positionals.length !== 0 && positionals.length !== 2) {
     throw new UsageError(
-      `connect needs HOST and PORT, or neither to be asked (got ${positionals.length} arguments)`,
+      `connect needs HOST and PORT, or neither to be asked (got ${positionals.length} argument${
+        positionals.length === 1 ? "" : "s"
+      })`,
     );
   }
   const cli: ConnectCli = {
@@ -108,14 +112,25 @@ export async function runConnect(args: string[]): Promise<void> {
   const idleTimeout = values["idle-timeout"]
     ? parseDuration(values["idle-timeout"], "--idle-timeout")
     : undefined;
+  // Ctrl-C: say so and exit 130, as shells expect of an interrupted command.
+  const interrupted = () => {
+    process.stderr.write(`${process.stdout.isTTY ? "\r\x1b[K" : ""}tcpkit: interrupted\n`);
+    process.exit(130);
+  };
+  process.on("SIGINT", interrupted);
   // Made only when lines are wanted: a readline interface starts consuming stdin.
   let lines: Interface | undefined;
-  const getLines = () =>
-    lines ??= createInterface({
+  const getLines = () => {
+    if (lines) return lines;
+    lines = createInterface({
       input: process.stdin,
       output: process.stdout,
       terminal: process.stdin.isTTY,
     });
+    // On a terminal readline takes Ctrl-C itself.
+    lines.on("SIGINT", interrupted);
+    return lines;
+  };
   try {
     let conn: Conn;
     if (values.unix !== undefined) {
@@ -139,6 +154,7 @@ export async function runConnect(args: string[]): Promise<void> {
       conn.abort();
     }
   } finally {
+    process.removeListener("SIGINT", interrupted);
     lines?.close();
     process.stdin.destroy();
   }
@@ -148,8 +164,13 @@ async function askAddress(lines: Interface): Promise<[string, string]> {
   const ask = (question: string) =>
     new Promise<string>((resolve) => lines.question(question, resolve));
   const hostname = (await ask("Host [127.0.0.1]: ")).trim() || "127.0.0.1";
-  const port = (await ask("Port [7788]: ")).trim() || "7788";
-  return [hostname, port];
+  for (;;) {
+    const port = (await ask("Port [7788]: ")).trim() || "7788";
+    if (/^\d+$/.test(port) && Number(port) >= 1 && Number(port) <= 65535) return [hostname, port];
+    process.stdout.write(
+      `The port must be a number between 1 and 65535 (got "${port}"); try again.\n`,
+    );
+  }
 }
 
 /** Prints what arrives until the server closes: raw bytes, transcoded text, or a hex dump. */
@@ -173,6 +194,7 @@ async function printIncoming(
 async function sendOnce(conn: Conn, cli: ConnectCli, text: string, wait: number): Promise<void> {
   await conn.write(cli.encoding.encoder.encode(text + cli.eol));
   let quiet: ReturnType<typeof setTimeout> | undefined;
+  let endsWithNewline = true;
   const timedOut = new Promise<void>((resolve) => {
     const arm = () => {
       clearTimeout(quiet);
@@ -182,11 +204,14 @@ async function sendOnce(conn: Conn, cli: ConnectCli, text: string, wait: number)
     conn.closed.finally(() => clearTimeout(quiet));
     printIncoming(conn, cli, (chunk) => {
       arm();
+      if (chunk) endsWithNewline = chunk.endsWith("\n");
       void writeStdout(chunk);
     }).then(resolve, resolve);
   });
   await timedOut;
   clearTimeout(quiet);
+  // On a terminal the reply must not run into the shell's prompt.
+  if (process.stdout.isTTY && !endsWithNewline) await writeStdout("\n");
   await conn.close();
 }
 
@@ -238,6 +263,8 @@ async function interactive(conn: Conn, cli: ConnectCli, lines: Interface): Promi
     process.stdout.write(`\r\x1b[K${text}${text.endsWith("\n") ? "" : "\n"}`);
     lines.prompt(true);
   }).catch((error) => {
+    // The error is logged on stderr: first clear the prompt's line.
+    process.stdout.write("\r\x1b[K");
     if (!quit) throw error;
   });
   process.stdout.write(quit ? "Bye.\n" : `\r\x1b[K${peer} closed the connection.\n`);

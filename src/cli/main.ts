@@ -64,12 +64,14 @@ export async function main(args: string[] = process.argv.slice(2)): Promise<void
     }
   } catch (error) {
     const log = new Logger();
-    if (
-      error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")
-    ) {
+    const code = (error as { code?: string }).code;
+    if (error instanceof UsageError || code?.startsWith("ERR_PARSE_ARGS")) {
+      const known = ["serve", "connect", "bench"].includes(command);
       log.error(
         new UsageError(
-          `${(error as Error).message}\nRun "tcpkit ${command ?? ""} --help" for usage.`,
+          `${usageMessage(error as Error)}\nRun "tcpkit ${
+            known ? `${command} ` : ""
+          }--help" for usage.`,
         ),
       );
       process.exitCode = 2;
@@ -79,4 +81,16 @@ export async function main(args: string[] = process.argv.slice(2)): Promise<void
     }
   }
   process.exit(process.exitCode ?? 0);
+}
+
+/** parseArgs' messages, as one clean line: `unknown option --bogus`. */
+function usageMessage(error: Error): string {
+  const option = /^(?:Unknown option|Option) '([^']+)'/.exec(error.message)?.[1];
+  const code = (error as { code?: string }).code;
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && option) return `unknown option ${option}`;
+  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && option) {
+    return `${option.split(" ")[0].replace(/,$/, "")} needs a value`;
+  }
+  if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") return "unexpected argument";
+  return error.message;
 }

@@ -16,6 +16,7 @@ import {
   parseCount,
   parseDuration,
   parseEncoding,
+  parseSize,
   readTlsServerFiles,
 } from "./_options.ts";
 import { Logger, UsageError } from "./_output.ts";
@@ -68,6 +69,15 @@ Options:
   --max-line N          longest line in bytes with --framing line (default 65536)
   --max-connections N   connections at once; more are told "busy" and closed (default 1000)
   --idle-timeout D      close connections idle for D (500ms, 30s, 5m; default none)
+  --read-timeout D      close a connection when one read (a chunk; a line with --framing line,
+                        chat, stdio) waits D (default 60s; chat and stdio 30m: people pause;
+                        0 for none). Cuts peers that trickle bytes (slowloris)
+  --write-timeout D     close a connection that takes none of what it is sent for D (default 30s)
+  --max-connections-per-address N
+                        connections at once from one IP address (default 100; none when
+                        listening on loopback or a Unix socket, or with --proxy-protocol)
+  --max-write-buffer B  bytes queued for one connection before it is cut (default 1MiB;
+                        KiB and MiB suffixes)
   --unix PATH           listen on a Unix domain socket instead (a stale socket file is replaced)
   --tls-cert FILE       serve TLS with this certificate (PEM); needs --tls-key
   --tls-key FILE        the certificate's private key (PEM)
@@ -128,6 +138,10 @@ export async function runServe(args: string[]): Promise<void> {
       "reuse-port": { type: "boolean", default: false },
       "worker-id": { type: "string" },
       "idle-timeout": { type: "string" },
+      "read-timeout": { type: "string" },
+      "write-timeout": { type: "string", default: "30s" },
+      "max-connections-per-address": { type: "string" },
+      "max-write-buffer": { type: "string", default: "1MiB" },
       verbose: { type: "boolean", default: false },
       quiet: { type: "boolean", default: false },
       json: { type: "boolean", default: false },
@@ -176,6 +190,24 @@ export async function runServe(args: string[]): Promise<void> {
   const idleTimeout = values["idle-timeout"]
     ? parseDuration(values["idle-timeout"], "--idle-timeout")
     : undefined;
+  const human = handlerName === "chat" || handlerName === "stdio";
+  const readTimeout = parseDuration(
+    values["read-timeout"] ?? (human ? "30m" : "60s"),
+    "--read-timeout",
+  ) || undefined;
+  const writeTimeout = parseDuration(values["write-timeout"], "--write-timeout") || undefined;
+  const maxWriteBuffer = parseSize(values["max-write-buffer"], "--max-write-buffer");
+  // A per-address limit needs addresses that tell clients apart: on loopback, a Unix socket or
+  // behind a balancer (counted by the balancer's address) every client shares one.
+  const sharedAddress = values.unix !== undefined || values["proxy-protocol"] ||
+    /^(127\.|::1$|localhost$)/.test(values.hostname);
+  const perAddressText = values["max-connections-per-address"] ?? (sharedAddress ? "0" : "100");
+  const maxConnectionsPerAddress = parseCount(
+    perAddressText,
+    "--max-connections-per-address",
+    0,
+    1_000_000,
+  ) || undefined;
   const tls = readTlsServerFiles(values["tls-cert"], values["tls-key"]);
   // TLS after a PROXY header starts on the accepted connection: where this
   // runtime's own transport cannot, the node transport does (on its node:tls).
@@ -196,6 +228,10 @@ export async function runServe(args: string[]): Promise<void> {
     handler,
     maxConnections,
     idleTimeout,
+    readTimeout,
+    writeTimeout,
+    maxWriteBuffer,
+    maxConnectionsPerAddress,
     busyReply: "tcpkit: server busy, try again later\n",
     onConnection: (conn) => {
       started.set(conn, Date.now());
@@ -204,15 +240,27 @@ export async function runServe(args: string[]): Promise<void> {
       });
     },
     onClose: (conn, error) => {
-      const seconds = (Date.now() - (started.get(conn) ?? Date.now())) / 1000;
+      const opened = started.get(conn);
       started.delete(conn);
-      const peer = formatAddr(conn.remoteAddr);
+      const addr = conn.remoteAddr;
+      // A peer that reset before accept completed has no address: the reason given is moot.
+      if (addr.transport === "tcp" && addr.hostname === "") {
+        return log.info(
+          "close",
+          "close: a peer reset the connection before its address was known",
+          {
+            error: "ECONNRESET",
+          },
+        );
+      }
+      const peer = formatAddr(addr);
       const why = error ? ` (${error.message})` : "";
+      // Before the handler (a PROXY header or TLS handshake that failed) there is no start time.
+      const seconds = opened === undefined ? undefined : (Date.now() - opened) / 1000;
+      const took = seconds === undefined ? "before the handler" : `${seconds.toFixed(1)} s`;
       log.info(
         "close",
-        `close ${peer}: in ${conn.bytesRead} B, out ${conn.bytesWritten} B, ${
-          seconds.toFixed(1)
-        } s${why}`,
+        `close ${peer}: in ${conn.bytesRead} B, out ${conn.bytesWritten} B, ${took}${why}`,
         { peer, bytesIn: conn.bytesRead, bytesOut: conn.bytesWritten, seconds, error: error?.code },
       );
     },
@@ -224,7 +272,9 @@ export async function runServe(args: string[]): Promise<void> {
   });
   ctx.server = server;
   const where = formatAddr(server.addr);
-  log.info("listening", `${handlerName} server listening on ${where}`, {
+  // Where it listens and, at the end, the totals are shown even with --quiet.
+  const always = new Logger({ id: values["worker-id"], json: values.json });
+  always.info("listening", `${handlerName} server listening on ${where}`, {
     address: where,
     handler: handlerName,
   });
@@ -235,6 +285,7 @@ export async function runServe(args: string[]): Promise<void> {
       addr.transport === "unix" ? `--unix ${addr.path}` : `${addr.hostname} ${addr.port}`
     }`,
   );
+  const DEADLINE_MS = 5000;
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
@@ -242,11 +293,15 @@ export async function runServe(args: string[]): Promise<void> {
       process.exit(130);
     }
     stopping = true;
+    const open = server.stats.active;
     log.info(
       "shutdown",
-      `${signal}: shutting down (${server.stats.active} open; ${signal} again to force)`,
+      `${signal}: shutting down: ${plural(open, "connection")} open, waiting up to ${
+        DEADLINE_MS / 1000
+      } s for ${open === 1 ? "it" : "them"} to finish (${signal} again to force)`,
+      { active: open, deadlineMs: DEADLINE_MS },
     );
-    void server.shutdown({ deadlineMs: 5000 });
+    void server.shutdown({ deadlineMs: DEADLINE_MS });
   };
   const onInt = () => stop("SIGINT");
   const onTerm = () => stop("SIGTERM");
@@ -259,13 +314,16 @@ export async function runServe(args: string[]): Promise<void> {
   const flushed = await ctx.out.flush(2000);
   const s = server.stats;
   const dropped = ctx.out.dropped;
-  log.info(
+  always.info(
     "stopped",
-    `stopped: ${s.accepted} connections served, ${finished} finished, ${aborted} aborted, ${s.rejected} rejected, ` +
-      `in ${s.bytesIn} B, out ${s.bytesOut} B` +
+    `stopped: ${plural(s.accepted, "connection")} in all, ${s.rejected} rejected, ` +
+      `in ${s.bytesIn} B, out ${s.bytesOut} B; of the ${finished + aborted} open at shutdown, ` +
+      `${finished} closed in time, ${aborted} aborted` +
       (dropped || !flushed
         ? `; output: ${dropped} B dropped${flushed ? "" : ", the rest unwritten"}`
         : ""),
     { ...s, finished, aborted, outputDropped: dropped, outputFlushed: flushed },
   );
 }
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;

@@ -13,17 +13,21 @@ import { formatAddr } from "../../_address.ts";
 import type { Conn } from "../../conn.ts";
 import type { Handler } from "../../serve.ts";
 import { type HandlerContext, messages, shown } from "./_context.ts";
+import { untilEnd } from "./_until_end.ts";
 
 /** @param ctx The handler context. @returns The handler. */
 export function stdioHandler(ctx: HandlerContext): Handler {
   let current: Conn | undefined;
+  /** Ends the current session's read loop: the operator typed quit. */
+  let quit: AbortController | undefined;
   let stdinEnded = false;
   const lines = createInterface({ input: process.stdin, terminal: false });
   lines.on("line", (line) => {
     if (!current) return ctx.log.warn("stdio-idle", "no client yet: the line was not sent");
     if (line.trim() === "quit") {
       ctx.log.info("stdio-quit", "you typed quit: ending the session");
-      return void current.close();
+      // The handler ends its loop and returns; the server then closes the connection.
+      return void quit?.abort();
     }
     void current.write(ctx.encoding.encoder.encode(`${line}\n`)).catch(() => {});
   });
@@ -44,13 +48,16 @@ export function stdioHandler(ctx: HandlerContext): Handler {
       return;
     }
     current = conn;
+    quit = new AbortController();
+    const peer = formatAddr(conn.remoteAddr);
     ctx.log.info(
       "stdio-join",
       `${formatAddr(conn.remoteAddr)} is connected to this terminal; type quit to end`,
     );
     if (stdinEnded) await conn.closeWrite();
     try {
-      for await (const { text } of messages(conn, ctx, "line")) {
+      const end = AbortSignal.any([conn.signal, quit.signal]);
+      for await (const { text } of untilEnd(messages(conn, ctx, "line"), end)) {
         if (text.trim() === "quit") {
           ctx.log.info(
             "stdio-quit",
@@ -58,7 +65,9 @@ export function stdioHandler(ctx: HandlerContext): Handler {
           );
           break;
         }
-        await ctx.out.write(shown(`${text}\n`, ctx), conn);
+        // On a terminal, what arrives is marked with the peer, apart from what the operator types.
+        const line = shown(`${text}\n`, ctx);
+        await ctx.out.write(ctx.out.isTerminal ? `${peer}: ${line}` : line, conn);
       }
     } finally {
       current = undefined;
