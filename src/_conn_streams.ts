@@ -37,7 +37,8 @@ export class ConnReadable extends ReadableStream<Uint8Array> {
         if (chunk === null) controller.close();
         else controller.enqueue(chunk);
       },
-      cancel: (reason) => conn.abort(reason),
+      // Cancelling stops reading, nothing more: writes already queued still go
+      // out, and the connection stays the caller's to close.
     }, { highWaterMark: 0 });
     this.#conn = conn;
   }

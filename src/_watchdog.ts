@@ -11,20 +11,32 @@ export class Watchdog {
   #onExpire: () => void;
   #deadline = Infinity;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #unref: ((timer: ReturnType<typeof setTimeout>) => void) | undefined;
 
   /**
    * @param ms How long an armed watchdog waits.
    * @param onExpire Called when it expires.
+   * @param unref Given each timer it sets, so that the timer alone does not keep the process alive.
    */
-  constructor(ms: number, onExpire: () => void) {
+  constructor(
+    ms: number,
+    onExpire: () => void,
+    unref?: (timer: ReturnType<typeof setTimeout>) => void,
+  ) {
     this.#ms = ms;
     this.#onExpire = onExpire;
+    this.#unref = unref;
   }
 
   /** Starts (or restarts) the countdown from now. */
   arm(): void {
     this.#deadline = performance.now() + this.#ms;
-    this.#timer ??= setTimeout(this.#check, this.#ms);
+    if (this.#timer === undefined) this.#start(this.#ms);
+  }
+
+  /** Starts the countdown unless it runs already: one deadline for a whole call. */
+  armOnce(): void {
+    if (this.#deadline === Infinity) this.arm();
   }
 
   /** Stops the countdown; the timer, if running, finds nothing to do. */
@@ -43,7 +55,12 @@ export class Watchdog {
     this.#timer = undefined;
     if (this.#deadline === Infinity) return;
     const left = this.#deadline - performance.now();
-    if (left > 0) this.#timer = setTimeout(this.#check, left);
+    if (left > 0) this.#start(left);
     else this.#onExpire();
   };
+
+  #start(ms: number): void {
+    this.#timer = setTimeout(this.#check, ms);
+    this.#unref?.(this.#timer);
+  }
 }

@@ -78,6 +78,11 @@ export class WriteQueue {
     return this.#pending;
   }
 
+  /** Whether bytes are with the transport or queued: `idle` would wait. */
+  get busy(): boolean {
+    return this.#pumping;
+  }
+
   /** Settles once every queued write has been sent or has failed. */
   get idle(): Promise<void> {
     if (!this.#pumping) return RESOLVED;

@@ -39,11 +39,19 @@ import {
   TimeoutError,
   type TimeoutKind,
   TlsError,
+  toTlsError,
   UnsupportedError,
 } from "./errors.ts";
 import { decodeProxyHeader, type DecodeProxyHeaderOptions } from "./proxy/decode.ts";
 import type { ProxyHeader } from "./proxy/header.ts";
-import type { Addr, RawConn, TlsClientOptions, TlsServerOptions } from "./transport.ts";
+import type {
+  Addr,
+  CloseWatcher,
+  RawConn,
+  ReadHandler,
+  TlsClientOptions,
+  TlsServerOptions,
+} from "./transport.ts";
 
 const encoder = new TextEncoder();
 /** Options of {@linkcode Conn.startTls}: the client's checks, or the server's certificate. */
@@ -87,7 +95,22 @@ export interface ConnOptions {
    * @default {16777216}
    */
   maxReadBuffer?: number;
+  /**
+   * How long `close()` may take to send what is pending before it cuts the
+   * connection (`abort()`) and rejects with `TimeoutError`: a peer that
+   * stopped reading cannot hold a connection, and its buffer, forever. `0`
+   * for no bound.
+   * @default {30000}
+   */
+  closeTimeout?: number;
 }
+
+/**
+ * Where a connection is in its life: `open`, then `closing` once `close()`
+ * began (pending writes go out), then `closed` (cleanly: by `close()`,
+ * `abort()` or the socket's end) or `failed` (`closed` rejects).
+ */
+type ConnState = "open" | "closing" | "closed" | "failed";
 
 /**
  * One TCP connection. Reads are buffered (bytes read past a frame stay for
@@ -107,16 +130,28 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
   #alpnProtocol: string | null = null;
   #remoteAddr: Addr;
   #proxiedBy: Addr | undefined;
+  #state: ConnState = "open";
+  /**
+   * Once the connection is cut (failed, aborted, closed by this side): the
+   * error every read and write gets; when `failed`, the failure. A socket
+   * that ended by itself (`closed`, nothing cut) still delivers what it holds.
+   */
+  #cut: TcpError | undefined;
+  /** What `close()` returns, once called. */
+  #closing: Promise<void> | undefined;
+  #closeTimeout: number;
+  /** Transport calls raced against the connection's end ({@linkcode Conn.#untilEnd}). */
+  #waiters: Set<() => void> | undefined;
   #buffer = new ByteBuffer();
+  /** Read side: the peer has sent FIN. */
   #eof = false;
-  /** Whether a read call is in progress (one at a time). */
+  /** Read side: a read call is in progress (one at a time). */
   #reading = false;
+  /** Read side: the handler the transport will deliver to, while a read waits on it. */
+  #inflight: ReadHandler | undefined;
   #writes: WriteQueue;
+  /** Write side: FIN was asked for. */
   #writeClosed = false;
-  #done = false;
-  #failure: TcpError | undefined;
-  /** Whether the connection has finished or failed (then #failure says which). */
-  #settled = false;
   #closed: Promise<void> | undefined;
   #settle: ((error?: TcpError) => void) | undefined;
   #readable: ReadableStream<Uint8Array> | undefined;
@@ -144,6 +179,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
     checkConnOptions(options);
     this.#maxWriteBuffer = options.maxWriteBuffer ?? 16 * 1024 * 1024;
     this.#maxReadBuffer = options.maxReadBuffer ?? 16 * 1024 * 1024;
+    this.#closeTimeout = options.closeTimeout ?? 30_000;
     this.#idle = this.#watchdog("idle", options.idleTimeout, "no bytes moved either way");
     this.#readDog = this.#watchdog("read", options.readTimeout, "a read waited");
     this.#writeDog = this.#watchdog("write", options.writeTimeout, "the peer took no bytes");
@@ -154,17 +190,19 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
       watchdog: this.#writeDog,
     });
     this.#idle?.arm();
+    this.#watch(raw);
   }
 
   /**
    * Settles once the connection is closed: rejects if it failed first. Made on
    * first use: an idle connection that nobody asks about holds no promise.
+   * It settles when the socket ends even while nobody reads (a peer's reset).
    */
   get closed(): Promise<void> {
     if (this.#closed) return this.#closed;
-    if (this.#settled) {
-      this.#closed = this.#failure ? Promise.reject(this.#failure) : Promise.resolve();
-    } else {
+    if (this.#state === "failed") this.#closed = Promise.reject(this.#cut);
+    else if (this.#state === "closed") this.#closed = Promise.resolve();
+    else {
       this.#closed = new Promise<void>((resolve, reject) => {
         this.#settle = (error) => (error ? reject(error) : resolve());
       });
@@ -192,12 +230,10 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
   async handshake(): Promise<void> {
     if (!this.#raw.handshake) return;
     try {
-      ({ alpnProtocol: this.#alpnProtocol } = await this.#raw.handshake());
+      ({ alpnProtocol: this.#alpnProtocol } = await this.#untilEnd(this.#raw.handshake()));
     } catch (error) {
-      // A timeout that aborted the handshake is the better reason.
-      const failure = this.#failure ?? this.#fail(error);
-      this.abort(failure);
-      throw failure;
+      // A timeout that aborted the handshake is the better reason (#fail keeps the first).
+      throw this.#fail(toTlsError(error, `complete TLS with ${this.#peer}`));
     }
   }
 
@@ -230,7 +266,8 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
     if (this.#reading) {
       throw new TypeError(`Cannot start TLS with ${this.#peer}: a read is pending`);
     }
-    await this.#writes.idle;
+    if (this.#writes.busy) await this.#untilEnd(this.#writes.idle);
+    if (this.#cut) throw this.#cut;
     const raw = this.#raw;
     const buffer = this.#buffer;
     const upgrade = options.isServer
@@ -248,7 +285,15 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
           })`,
       );
     }
-    this.#raw = await upgrade();
+    let upgraded: RawConn;
+    try {
+      upgraded = await this.#untilEnd(upgrade());
+    } catch (error) {
+      // The plaintext connection's listeners went to the upgrade: it cannot go on.
+      throw this.#fail(toTlsError(error, `start TLS with ${this.#peer}`));
+    }
+    this.#raw = upgraded;
+    this.#watch(upgraded);
     await this.handshake();
   }
 
@@ -500,10 +545,9 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
    */
   write(data: WriteData): Promise<void> {
     const bytes = typeof data === "string" ? encoder.encode(data) : data;
-    if (this.#failure) return Promise.reject(this.#failure);
-    if (this.#writeClosed || this.#done) {
+    if (this.#state !== "open" || this.#writeClosed) {
       return Promise.reject(
-        new ConnectionClosedError(`Cannot write to ${this.#peer}: writing is closed`),
+        this.#cut ?? new ConnectionClosedError(`Cannot write to ${this.#peer}: writing is closed`),
       );
     }
     const waiting = this.#writes.pending;
@@ -536,10 +580,10 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
    * @throws {ConnectionClosedError} (or the error that ended it) When the connection failed.
    */
   async flush(): Promise<void> {
-    await this.#writes.idle;
-    if (this.#failure) throw this.#failure;
+    if (this.#writes.busy) await this.#untilEnd(this.#writes.idle);
+    if (this.#state === "failed") throw this.#cut;
     try {
-      await this.#raw.flush?.();
+      await this.#untilEnd(this.#raw.flush?.());
     } catch (error) {
       throw this.#fail(error);
     }
@@ -547,41 +591,66 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
 
   /** Sends FIN once pending writes are out; reading goes on. */
   async closeWrite(): Promise<void> {
-    if (this.#writeClosed || this.#done) return;
+    if (this.#writeClosed || this.#state !== "open") return;
     this.#writeClosed = true;
-    await this.#writes.idle;
-    if (this.#failure) throw this.#failure;
     try {
-      await this.#raw.closeWrite();
+      await this.#untilEnd(this.#writes.idle);
+      if (this.#cut) throw this.#cut;
+      await this.#untilEnd(this.#raw.closeWrite());
     } catch (error) {
       throw this.#fail(error);
     }
   }
 
-  /** Closes the connection once pending writes are out. Safe to call twice. */
-  async close(): Promise<void> {
-    if (this.#done) return;
-    this.#done = true;
-    await this.#writes.idle;
-    await this.#raw.close();
-    this.#finish();
+  /**
+   * Closes the connection once pending writes are out, within `closeTimeout`
+   * (then it aborts, and rejects with `TimeoutError`). Rejects when the
+   * connection is cut meanwhile (`abort()`, a timeout, a reset): what was
+   * pending was not all sent. Safe to call twice; resolves at once on a
+   * connection already closed.
+   *
+   * @example A close bounded by closeTimeout, cut at once by abort()
+   * ```ts
+   * import { connect, serve } from "../mod.ts";
+   *
+   * const server = await serve({ port: 0, handler: () => new Promise(() => {}) });
+   * const conn = await connect({ port: server.addr.port, closeTimeout: 5000 });
+   * // The server never reads: 32 MiB cannot all go out, so close() waits...
+   * void conn.write(new Uint8Array(32 * 1024 * 1024)).catch(() => {});
+   * const closing = conn.close();
+   * conn.abort(); // ...until abort() cuts it.
+   * if (await closing.then(() => "sent", () => "cut") !== "cut") throw new Error("not cut");
+   * await server.shutdown({ deadlineMs: 0 });
+   * ```
+   */
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    if (this.#state !== "open") {
+      // The socket ended by itself: what remains is releasing it.
+      if (this.#state === "closed" && !this.#cut) this.#cutAt("closed");
+      return Promise.resolve();
+    }
+    this.#state = "closing";
+    this.#closing = this.#closeGracefully();
+    this.#closing.catch(() => {});
+    return this.#closing;
   }
 
   /**
    * Closes at once, discarding pending writes (with a TCP reset where the
    * runtime allows it), and aborts `signal` with `reason`. When `reason` is a
    * `TcpError`, reads and writes fail with it and `closed` rejects with it.
+   * It always cuts, a `close()` under way included.
    *
    * @param reason Why; becomes `signal.reason`.
    */
   abort(reason?: unknown): void {
     // A tcpkit error as the reason is why the connection failed: `closed` rejects with it.
     if (reason instanceof TcpError) this.#fail(reason);
+    else if (this.#state === "open" || this.#state === "closing" || !this.#cut) {
+      this.#cutAt("closed");
+    }
     this.requestEnd(reason ?? new AbortError(`Connection to ${this.#peer} aborted`));
-    if (this.#done) return;
-    this.#done = true;
-    this.#raw.abort();
-    this.#finish();
   }
 
   /**
@@ -650,6 +719,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
    * @internal
    */
   [ON_READ](read: PendingRead, bytes: Uint8Array | null): void {
+    if (this.#inflight === read) this.#inflight = undefined;
     if (read.looping) {
       read.next = bytes;
       read.arrived = true;
@@ -686,19 +756,23 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
 
   /** For {@linkcode EachLoop}: its next chunk, buffered (chunks) or from the transport. @internal */
   [PULL_CHUNK](loop: Loop): void {
-    if (this.#failure) return loop.error(this.#failure);
+    if (this.#cut) return loop.error(this.#cut);
     const buffered = loop.decoder === undefined ? this.#buffer.shift() : undefined;
     if (buffered !== undefined) return loop.chunk(buffered, true);
     if (this.#eof) return loop.chunk(null, true);
-    this.#readDog?.arm();
+    // A chunk's deadline is its own; a frame's covers every chunk it takes.
+    if (loop.decoder === undefined) this.#readDog?.arm();
+    else this.#readDog?.armOnce();
+    this.#inflight = loop;
     this.#raw.read(loop);
   }
 
   /** For {@linkcode EachLoop}: a chunk from the transport, accounted for (buffered for frames). @internal */
   [CHUNK_ARRIVED](bytes: Uint8Array | null, loop: Loop): Uint8Array | null {
-    this.#readDog?.disarm();
+    this.#inflight = undefined;
     const chunk = this.#onChunk(bytes);
-    if (chunk !== null && loop.decoder !== undefined) this.#buffer.push(chunk);
+    if (loop.decoder === undefined) this.#readDog?.disarm();
+    else if (chunk !== null) this.#buffer.push(chunk);
     return chunk;
   }
 
@@ -706,7 +780,10 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
   [DECODE_FRAME]<T>(decoder: Decoder<T>, eof: boolean): T | null {
     const buffer = this.#buffer;
     const frame = buffer.length > 0 ? decoder.decode(buffer) : null;
-    if (frame !== null) return frame;
+    if (frame !== null) {
+      this.#readDog?.disarm();
+      return frame;
+    }
     if (eof) return decoder.decodeEof(buffer);
     this.#checkReadBuffer();
     return null;
@@ -719,6 +796,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
 
   /** For {@linkcode PendingRead} and {@linkcode EachLoop}: the transport's read failed. @internal */
   [ON_READ_ERROR](read: { reject(error: unknown): void }, error: unknown): void {
+    if (this.#inflight === (read as unknown)) this.#inflight = undefined;
     this.#endRead();
     read.reject(this.#fail(error));
   }
@@ -783,8 +861,8 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
     if (!this.#reading && (this.#buffer.length > 0 || this.#eof)) {
       try {
         let frame = this.#buffer.length > 0 ? decoder.decode(this.#buffer) : null;
-        if (frame === null && this.#eof && !this.#failure) frame = decoder.decodeEof(this.#buffer);
-        if (frame !== null || (this.#eof && !this.#failure)) {
+        if (frame === null && this.#eof && !this.#cut) frame = decoder.decodeEof(this.#buffer);
+        if (frame !== null || (this.#eof && !this.#cut)) {
           return Promise.resolve(asResult ? toResult(frame) : frame) as never;
         }
         this.#checkReadBuffer();
@@ -797,7 +875,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
 
   /** Why no read can start now, as a rejected promise; `undefined` when one can. */
   #refuseRead(): Promise<never> | undefined {
-    if (this.#failure) return Promise.reject(this.#failure);
+    if (this.#cut) return Promise.reject(this.#cut);
     if (this.#reading) {
       return Promise.reject(
         new TypeError(`Cannot read from ${this.#peer}: another read is pending`),
@@ -822,6 +900,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
 
   /** Asks the transport for bytes; into `readInto()`'s buffer when set (nothing is buffered then). */
   #request(read: PendingRead): void {
+    this.#inflight = read;
     if (read.into !== undefined) {
       this.#raw.readInto!(read.into, read);
     } else this.#raw.read(read);
@@ -843,11 +922,8 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
   /** Accounts for what the transport delivered; throws when the connection failed meanwhile. */
   #onChunk(chunk: Uint8Array | null): Uint8Array | null {
     // A timeout or abort while the read waited wins over what the runtime said.
-    if (this.#failure) throw this.#failure;
+    if (this.#cut) throw this.#cut;
     if (chunk === null) {
-      if (this.#done) {
-        throw new ConnectionClosedError(`Cannot read from ${this.#peer}: the connection is closed`);
-      }
       this.#eof = true;
     } else {
       this.#bytesRead += chunk.length;
@@ -866,33 +942,115 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
         },
       );
       this.abort(error);
-    });
+    }, (timer) => this.#raw.unrefTimer(timer));
   }
 
+  /** A transport's error as the connection's failure: it ends `failed` unless it ended already. */
   #fail(error: unknown): TcpError {
-    if (this.#failure) return this.#failure;
+    if (this.#state === "failed") return this.#cut!;
     const failure = error instanceof TcpError
       ? error
       : new ConnectionClosedError(`Cannot use ${this.#peer}: ${error}`, { cause: error });
-    this.#failure = failure;
-    this.#settled = true;
-    this.#settle?.(failure);
+    if (this.#state === "closed") return this.#cut ?? failure;
+    this.#cutAt("failed", failure);
     return failure;
   }
 
-  #finish(): void {
-    this.#idle?.stop();
-    this.#readDog?.stop();
-    this.#writeDog?.stop();
+  /** Cuts the socket (abort: nothing more is sent) and ends the connection. */
+  #cutAt(state: "closed" | "failed", failure?: TcpError): void {
+    this.#cut = failure ?? new ConnectionClosedError(`Connection to ${this.#peer} is closed`);
+    this.#raw.abort();
+    this.#end(state);
+  }
+
+  /**
+   * The one way to the end: timers stop, pending writes fail, a waiting read
+   * is rejected at once (when cut), transport calls raced against the end
+   * give up, and `closed` settles.
+   */
+  #end(state: "closed" | "failed"): void {
+    const first = this.#state === "open" || this.#state === "closing";
+    this.#state = state;
+    const cut = this.#cut;
+    if (first) {
+      this.#idle?.stop();
+      this.#readDog?.stop();
+      this.#writeDog?.stop();
+    }
     // An error (and its stack trace, some microseconds) only for writes that wait.
     if (this.#writes.pending > 0) {
       this.#writes.clear(
-        this.#failure ??
-          new ConnectionClosedError(`Cannot write to ${this.#peer}: the connection is closed`),
+        cut ?? new ConnectionClosedError(`Cannot write to ${this.#peer}: the connection is closed`),
       );
     }
-    this.#settled = true;
-    this.#settle?.();
+    const read = this.#inflight;
+    if (cut && read) {
+      this.#inflight = undefined;
+      read.error(cut);
+    }
+    if (this.#waiters) for (const wake of this.#waiters) wake();
+    this.#waiters = undefined;
+    if (first) this.#settle?.(state === "failed" ? cut : undefined);
+  }
+
+  /** Closes gracefully (what `close()` returns): pending writes, then the socket, within closeTimeout. */
+  async #closeGracefully(): Promise<void> {
+    const ms = this.#closeTimeout;
+    const timer = ms > 0
+      ? setTimeout(() => {
+        const unsent = this.#writes.pending;
+        this.abort(
+          new TimeoutError(
+            `Cannot close ${this.#peer} in time: ${unsent} bytes still unsent after ${ms} ms (closeTimeout)`,
+            { timeout: "close" },
+          ),
+        );
+      }, ms)
+      : undefined;
+    if (timer !== undefined) this.#raw.unrefTimer(timer);
+    try {
+      if (this.#writes.busy) await this.#untilEnd(this.#writes.idle);
+      if (this.#state === "closing") await this.#untilEnd(this.#raw.close());
+    } catch (error) {
+      this.#fail(error);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (this.#state !== "closing") throw this.#cut;
+    this.#cut = new ConnectionClosedError(`Connection to ${this.#peer} is closed`);
+    this.#end("closed");
+  }
+
+  /**
+   * Settles as `promise` does, or rejects once the connection is cut first:
+   * a transport call that may wait on the network never outlives the
+   * connection (a destroyed socket may never answer).
+   */
+  #untilEnd<T>(promise: Promise<T> | undefined): Promise<T> {
+    if (promise === undefined) return Promise.resolve(undefined as T);
+    const over = () => this.#cut ?? new ConnectionClosedError(`Connection to ${this.#peer} is closed`);
+    if (this.#state === "closed" || this.#state === "failed") {
+      promise.catch(() => {});
+      return Promise.reject(over());
+    }
+    return new Promise<T>((resolve, reject) => {
+      const wake = () => reject(over());
+      (this.#waiters ??= new Set()).add(wake);
+      promise.then(resolve, reject).finally(() => this.#waiters?.delete(wake));
+    });
+  }
+
+  /** Asks `raw` to say when its socket is gone; once replaced (TLS), it speaks no more. */
+  #watch(raw: RawConn): void {
+    const watcher: CloseWatcher = {
+      socketClosed: (error) => {
+        if (this.#raw !== raw) return;
+        if (error) this.#fail(error);
+        // Ended by itself while open: reads still get what the transport holds.
+        else if (this.#state === "open") this.#end("closed");
+      },
+    };
+    raw.watch(watcher);
   }
 }
 
@@ -911,6 +1069,7 @@ export function checkConnOptions(options: ConnOptions): void {
       "writeHighWaterMark",
       "maxWriteBuffer",
       "maxReadBuffer",
+      "closeTimeout",
     ] as const
   ) {
     const value = options[name];

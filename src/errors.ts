@@ -66,7 +66,7 @@ export class HostNotFoundError extends TcpError {
 }
 
 /** Which limit a {@linkcode TimeoutError} hit. */
-export type TimeoutKind = "connect" | "idle" | "read" | "write" | "handshake";
+export type TimeoutKind = "connect" | "idle" | "read" | "write" | "handshake" | "close";
 
 /** An operation ran out of time; `timeout` says which limit. */
 export class TimeoutError extends TcpError {

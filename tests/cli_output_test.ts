@@ -10,19 +10,18 @@ import { readFileSync } from "node:fs";
 import process from "node:process";
 import { describe, test } from "node:test";
 import { connect } from "../mod.ts";
-import { cliCommand, pseudoRandomBytes, RUNTIME, sha256, sleep, start } from "./_helpers.ts";
+import {
+  cliCommand,
+  pseudoRandomBytes,
+  RUNTIME,
+  sha256,
+  sleep,
+  start,
+  within,
+} from "./_helpers.ts";
 
 const LISTENING = /listening on 127\.0\.0\.1:(\d+)/;
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-
-/** Rejects if `promise` does not settle within `ms`: every wait in a test is bounded. */
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout>;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 /** Resident memory of a process, from /proc. */
 function rssOf(pid: number): number {
