@@ -247,12 +247,18 @@ async function counted(
   options: Omit<Parameters<typeof serve>[0], "transport" | "port">,
 ): Promise<{ server: Server; closes: () => number; errors: (TcpError | undefined)[] }> {
   const errors: (TcpError | undefined)[] = [];
-  const server = await serve({
-    ...options,
-    transport,
-    port: 0,
-    onClose: (_conn, error) => void errors.push(error),
-  } as Parameters<typeof serve>[0]) as Server;
+  const server = await serve(
+    {
+      ...options,
+      transport,
+      port: 0,
+      onClose: (_conn, error) => void errors.push(error),
+    } as Parameters<typeof serve>[0],
+  ) as Server;
+  // Disposed within a bound: a connection that cannot be aborted must not hang the suite.
+  Object.assign(server, {
+    [Symbol.asyncDispose]: () => within(server.shutdown({ deadlineMs: 200 }), 2000),
+  });
   return { server, closes: () => errors.length, errors };
 }
 
@@ -269,47 +275,69 @@ async function assertEchoes(conn: Conn): Promise<void> {
 
 for (const transport of transportsHere()) {
   describe(`faults on the ${transport.name} transport (${RUNTIME})`, () => {
-    test("connect({ timeout }) bounds the attempt only: the connection lives past it", SLOW, async () => {
-      await using server = await serve({ transport, port: 0, handler: echo });
-      await using conn = await connect({ transport, port: server.addr.port, timeout: 300 });
-      await sleep(600);
-      await assertEchoes(conn);
-    });
+    test(
+      "connect({ timeout }) bounds the attempt only: the connection lives past it",
+      SLOW,
+      async () => {
+        await using server = await serve({ transport, port: 0, handler: echo });
+        await using conn = await connect({ transport, port: server.addr.port, timeout: 300 });
+        await sleep(600);
+        await assertEchoes(conn);
+      },
+    );
 
-    test("connect({ signal }) aborted after connecting leaves the connection alive", SLOW, async () => {
-      await using server = await serve({ transport, port: 0, handler: echo });
-      const controller = new AbortController();
-      await using conn = await connect({
-        transport,
-        port: server.addr.port,
-        signal: controller.signal,
-      });
-      controller.abort(new Error("the caller gave up on something else"));
-      await sleep(50);
-      await assertEchoes(conn);
-    });
+    test(
+      "connect({ signal }) aborted after connecting leaves the connection alive",
+      SLOW,
+      async () => {
+        await using server = await serve({ transport, port: 0, handler: echo });
+        const controller = new AbortController();
+        await using conn = await connect({
+          transport,
+          port: server.addr.port,
+          signal: controller.signal,
+        });
+        controller.abort(new Error("the caller gave up on something else"));
+        await sleep(50);
+        await assertEchoes(conn);
+      },
+    );
 
-    test("connect({ tls, timeout }) to a peer that never speaks rejects with TimeoutError", SLOW, async () => {
-      await using peer = python(PY_SILENT);
-      const port = await portOf(peer);
-      const outcome = await within(connect({ transport, port, tls: true, timeout: 300 }), 3000);
-      if (outcome !== PENDING && !(outcome instanceof Error)) (outcome as Conn).abort();
-      assert.ok(outcome instanceof TimeoutError, `not a TimeoutError within 3 s: ${String(outcome)}`);
-    });
+    test(
+      "connect({ tls, timeout }) to a peer that never speaks rejects with TimeoutError",
+      SLOW,
+      async () => {
+        await using peer = python(PY_SILENT);
+        const port = await portOf(peer);
+        const outcome = await within(connect({ transport, port, tls: true, timeout: 300 }), 3000);
+        if (outcome !== PENDING && !(outcome instanceof Error)) (outcome as Conn).abort();
+        assert.ok(
+          outcome instanceof TimeoutError,
+          `not a TimeoutError within 3 s: ${String(outcome)}`,
+        );
+      },
+    );
 
-    test("connect({ timeout }) to a full accept queue (SYN unanswered) rejects; no socket is left open", SLOW, async () => {
-      await using peer = python(PY_FULL_BACKLOG);
-      const port = await portOf(peer);
-      assert.ok(port > 0, "the full-backlog listener did not start");
-      const outcome = await within(connect({ transport, port, timeout: 300 }), 3000);
-      peer.send("drain");
-      if (outcome !== PENDING && !(outcome instanceof Error)) (outcome as Conn).abort();
-      // A socket that opens after the attempt was given up is closed at once.
-      const report = await peer.next(/^late (\d+) open (\d+)$/, 10_000);
-      assert.ok(outcome instanceof TimeoutError, `not a TimeoutError within 3 s: ${String(outcome)}`);
-      assert.ok(report, "the listener did not report");
-      assert.equal(report[2], "0", `${report[2]} late connection(s) left open (of ${report[1]})`);
-    });
+    test(
+      "connect({ timeout }) to a full accept queue (SYN unanswered) rejects; no socket is left open",
+      SLOW,
+      async () => {
+        await using peer = python(PY_FULL_BACKLOG);
+        const port = await portOf(peer);
+        assert.ok(port > 0, "the full-backlog listener did not start");
+        const outcome = await within(connect({ transport, port, timeout: 300 }), 3000);
+        peer.send("drain");
+        if (outcome !== PENDING && !(outcome instanceof Error)) (outcome as Conn).abort();
+        // A socket that opens after the attempt was given up is closed at once.
+        const report = await peer.next(/^late (\d+) open (\d+)$/, 10_000);
+        assert.ok(
+          outcome instanceof TimeoutError,
+          `not a TimeoutError within 3 s: ${String(outcome)}`,
+        );
+        assert.ok(report, "the listener did not report");
+        assert.equal(report[2], "0", `${report[2]} late connection(s) left open (of ${report[1]})`);
+      },
+    );
 
     describe("close to a stalled peer with a queued write", () => {
       /** A server whose handler queues 8 MiB unawaited and returns; a peer that never reads. */
@@ -332,14 +360,21 @@ for (const transport of transportsHere()) {
       /** Whether the peer sees its socket end: only a reset gets past its full window. */
       const resets = transport.caps.reset === "native";
 
-      test("writeTimeout ends it: stats.active 0, onClose ran, the peer's socket closed", SLOW, async () => {
-        const { server, closes, peer, peerState } = await stalled({ writeTimeout: 300 });
-        await using _server = server;
-        await using _peer = peer;
-        const ended = await until(() => server.stats.active === 0 && closes() === 1, 3000);
-        assert.ok(ended, `after 3 s: active ${server.stats.active}, onClose ran ${closes()} times`);
-        if (resets) assert.notEqual(await peerState(), ESTABLISHED, "the peer's socket is open");
-      });
+      test(
+        "writeTimeout ends it: stats.active 0, onClose ran, the peer's socket closed",
+        SLOW,
+        async () => {
+          const { server, closes, peer, peerState } = await stalled({ writeTimeout: 300 });
+          await using _server = server;
+          await using _peer = peer;
+          const ended = await until(() => server.stats.active === 0 && closes() === 1, 3000);
+          assert.ok(
+            ended,
+            `after 3 s: active ${server.stats.active}, onClose ran ${closes()} times`,
+          );
+          if (resets) assert.notEqual(await peerState(), ESTABLISHED, "the peer's socket is open");
+        },
+      );
 
       test("shutdown({ deadlineMs: 200 }) aborts it and it really ends", SLOW, async () => {
         const { server, closes, peer, peerState } = await stalled({});
@@ -349,54 +384,67 @@ for (const transport of transportsHere()) {
         const result = await within(server.shutdown({ deadlineMs: 200 }), 3000);
         assert.deepEqual(result, { finished: 0, aborted: 1 });
         const ended = await until(() => server.stats.active === 0 && closes() === 1, 2000);
-        assert.ok(ended, `after shutdown: active ${server.stats.active}, onClose ran ${closes()} times`);
+        assert.ok(
+          ended,
+          `after shutdown: active ${server.stats.active}, onClose ran ${closes()} times`,
+        );
         if (resets) assert.notEqual(await peerState(), ESTABLISHED, "the peer's socket is open");
       });
 
-      test("conn.abort() during a stalled conn.close() ends it at once; close() rejects", SLOW, async () => {
-        let closing: unknown = PENDING;
-        const { server, closes } = await counted(transport, {
+      test(
+        "conn.abort() during a stalled conn.close() ends it at once; close() rejects",
+        SLOW,
+        async () => {
+          let closing: unknown = PENDING;
+          const { server, closes } = await counted(transport, {
+            handler: async (conn: Conn) => {
+              void conn.write(BIG).catch(() => {});
+              const close = conn.close();
+              await sleep(100);
+              conn.abort();
+              closing = await within(close.then(() => "resolved"), 1000);
+            },
+          });
+          await using _server = server;
+          await using _peer = python(PY_STALLED, server.addr.port);
+          const ended = await until(() => closing !== PENDING && closes() === 1, 3000);
+          assert.ok(closing instanceof Error, `close() after abort(): ${String(closing)}`);
+          assert.ok(ended, `after 3 s: onClose ran ${closes()} times`);
+          assert.equal(server.stats.active, 0);
+        },
+      );
+    });
+
+    test(
+      "a peer reset while nobody reads settles conn.closed, stats.active and onClose",
+      SLOW,
+      async () => {
+        let closed: unknown = PENDING;
+        const { server, closes, errors } = await counted(transport, {
           handler: async (conn: Conn) => {
-            void conn.write(BIG).catch(() => {});
-            const close = conn.close();
-            await sleep(100);
-            conn.abort();
-            closing = await within(close.then(() => "resolved"), 1000);
+            closed = await within(conn.closed.then(() => "closed"), 10_000);
           },
         });
         await using _server = server;
-        await using _peer = python(PY_STALLED, server.addr.port);
-        const ended = await until(() => closing !== PENDING && closes() === 1, 3000);
-        assert.ok(closing instanceof Error, `close() after abort(): ${String(closing)}`);
-        assert.ok(ended, `after 3 s: onClose ran ${closes()} times`);
-        assert.equal(server.stats.active, 0);
-      });
-    });
-
-    test("a peer reset while nobody reads settles conn.closed, stats.active and onClose", SLOW, async () => {
-      let closed: unknown = PENDING;
-      const { server, closes, errors } = await counted(transport, {
-        handler: async (conn: Conn) => {
-          closed = await within(conn.closed.then(() => "closed"), 10_000);
-        },
-      });
-      await using _server = server;
-      await using peer = python(PY_RESET, server.addr.port);
-      assert.ok(await peer.next(/^reset$/), "the peer did not reset");
-      const settled = await until(
-        () => closed !== PENDING && server.stats.active === 0 && closes() === 1,
-        3000,
-      );
-      assert.ok(
-        settled,
-        `3 s after the reset: conn.closed ${String(closed)}, active ${server.stats.active}, onClose ran ${closes()} times`,
-      );
-      // Node 20 and 22 may see a reset that follows nothing as a clean end (caps.peerReset).
-      if (transport.caps.peerReset === "native") {
-        assert.ok(closed instanceof ConnectionResetError, String(closed));
-        assert.ok(errors[0] instanceof ConnectionResetError, String(errors[0]));
-      }
-    });
+        await using peer = python(PY_RESET, server.addr.port);
+        assert.ok(await peer.next(/^reset$/), "the peer did not reset");
+        const settled = await until(
+          () => closed !== PENDING && server.stats.active === 0 && closes() === 1,
+          3000,
+        );
+        assert.ok(
+          settled,
+          `3 s after the reset: conn.closed ${
+            String(closed)
+          }, active ${server.stats.active}, onClose ran ${closes()} times`,
+        );
+        // Node 20 and 22 may see a reset that follows nothing as a clean end (caps.peerReset).
+        if (transport.caps.peerReset === "native") {
+          assert.ok(closed instanceof ConnectionResetError, String(closed));
+          assert.ok(errors[0] instanceof ConnectionResetError, String(errors[0]));
+        }
+      },
+    );
 
     test("RawConn.watch() is told once of a peer reset while nobody reads", SLOW, async () => {
       const listener = await transport.listen({ hostname: "127.0.0.1", port: 0 });
@@ -423,47 +471,60 @@ for (const transport of transportsHere()) {
       }
     });
 
-    test("RawConn.watch() is told once, with no error, when the connection closes", SLOW, async () => {
-      const listener = await transport.listen({ hostname: "127.0.0.1", port: 0 });
-      const port = (listener.addr as { port: number }).port;
-      const client = await transport.connect({ hostname: "127.0.0.1", port });
-      const raw = (await listener.accept())!;
-      const told: (Error | undefined)[] = [];
-      raw.watch({ socketClosed: (error) => void told.push(error) });
-      await within(raw.close(), 3000);
-      assert.ok(await until(() => told.length > 0, 3000), "not told within 3 s of close()");
-      raw.abort();
-      client.abort();
-      await listener.close();
-      await sleep(50);
-      assert.deepEqual(told, [undefined]);
-    });
+    test(
+      "RawConn.watch() is told once, with no error, when the connection closes",
+      SLOW,
+      async () => {
+        const listener = await transport.listen({ hostname: "127.0.0.1", port: 0 });
+        const port = (listener.addr as { port: number }).port;
+        const client = await transport.connect({ hostname: "127.0.0.1", port });
+        const raw = (await listener.accept())!;
+        const told: (Error | undefined)[] = [];
+        raw.watch({ socketClosed: (error) => void told.push(error) });
+        await within(raw.close(), 3000);
+        assert.ok(await until(() => told.length > 0, 3000), "not told within 3 s of close()");
+        raw.abort();
+        client.abort();
+        await listener.close();
+        await sleep(50);
+        assert.deepEqual(told, [undefined]);
+      },
+    );
 
-    test("200 slowloris peers against forEachFrame(LineCodec) with readTimeout are all cut", SLOW, async () => {
-      const N = 200;
-      const { server } = await counted(transport, {
-        readTimeout: 1500,
-        handler: (conn: Conn) => conn.forEachFrame(new LineCodec(), (line) => conn.write(`${line}\n`)),
-      });
-      await using _server = server;
-      await using peers = python(PY_SLOWLORIS, server.addr.port, N);
-      assert.ok(await peers.next(/^open \d+$/), "the peers did not connect");
-      assert.ok(await until(() => server.stats.accepted === N, 5000), "not all accepted");
-      const cut = await until(() => server.stats.active === 0, 8000);
-      assert.ok(cut, `8 s on, ${server.stats.active} of ${N} slowloris peers still connected`);
-    });
+    test(
+      "200 slowloris peers against forEachFrame(LineCodec) with readTimeout are all cut",
+      SLOW,
+      async () => {
+        const N = 200;
+        const { server } = await counted(transport, {
+          readTimeout: 1500,
+          handler: (conn: Conn) =>
+            conn.forEachFrame(new LineCodec(), (line) => conn.write(`${line}\n`)),
+        });
+        await using _server = server;
+        await using peers = python(PY_SLOWLORIS, server.addr.port, N);
+        assert.ok(await peers.next(/^open \d+$/), "the peers did not connect");
+        assert.ok(await until(() => server.stats.accepted === N, 5000), "not all accepted");
+        const cut = await until(() => server.stats.active === 0, 8000);
+        assert.ok(cut, `8 s on, ${server.stats.active} of ${N} slowloris peers still connected`);
+      },
+    );
 
-    test("conn.unref() with idleTimeout and readTimeout running lets the process exit", SLOW, async () => {
-      await using server = await serve({ transport, port: 0, handler: (conn) => conn.closed });
-      const dir = mkdtempSync(join(tmpdir(), "tcpkit-unref-"));
-      after(() => rmSync(dir, { recursive: true, force: true }));
-      const ext = RUNTIME === "node" ? "js" : "ts";
-      const mod = new URL(`../mod.${ext}`, import.meta.url).href;
-      const node = new URL(`../src/adapters/node.${ext}`, import.meta.url).href;
-      const script = join(dir, "unref.mjs");
-      writeFileSync(
-        script,
-        `const { connect, nativeTransport } = await import(${JSON.stringify(mod)});
+    test(
+      "conn.unref() with idleTimeout and readTimeout running lets the process exit",
+      SLOW,
+      async () => {
+        const { server } = await counted(transport, { handler: (conn: Conn) => conn.closed });
+        await using _server = server;
+        const dir = mkdtempSync(join(tmpdir(), "tcpkit-unref-"));
+        after(() => rmSync(dir, { recursive: true, force: true }));
+        const ext = RUNTIME === "node" ? "js" : "ts";
+        const mod = new URL(`../mod.${ext}`, import.meta.url).href;
+        const node = new URL(`../src/adapters/node.${ext}`, import.meta.url).href;
+        const script = join(dir, "unref.mjs");
+        writeFileSync(
+          script,
+          `const { connect, nativeTransport } = await import(${JSON.stringify(mod)});
 const { nodeTransport } = await import(${JSON.stringify(node)});
 const transport = ${JSON.stringify(transport.name)} === "node" ? nodeTransport : nativeTransport();
 const conn = await connect({ transport, port: ${server.addr.port}, idleTimeout: 60000, readTimeout: 60000 });
@@ -471,43 +532,55 @@ conn.unref();
 conn.read().catch(() => {});
 console.log("unref'd");
 `,
-      );
-      const command = RUNTIME === "deno"
-        ? [process.execPath, "run", "-A", script]
-        : [process.execPath, script];
-      await using child = spawnLines(command);
-      assert.ok(await child.next(/^unref'd$/, 10_000), "the child did not connect");
-      const code = await within(child.exited, 5000);
-      assert.equal(code, 0, "the child did not exit by itself within 5 s");
-    });
+        );
+        const command = RUNTIME === "deno"
+          ? [process.execPath, "run", "-A", script]
+          : [process.execPath, script];
+        await using child = spawnLines(command);
+        assert.ok(await child.next(/^unref'd$/, 10_000), "the child did not connect");
+        const code = await within(child.exited, 5000);
+        assert.equal(code, 0, "the child did not exit by itself within 5 s");
+      },
+    );
 
-    test("conn.readable.cancel() with a write queued: the bytes still reach the peer, no reset", SLOW, async () => {
-      const size = 1024 * 1024;
-      await using server = await serve({
-        transport,
-        port: 0,
-        handler: async (conn) => {
-          void conn.write(new Uint8Array(size)).catch(() => {});
-          await conn.readable.cancel();
-        },
-      });
-      await using peer = python(PY_DRAIN, server.addr.port);
-      const end = await peer.next(/^(eof|reset) (\d+)$/, 10_000);
-      assert.deepEqual(end?.slice(1), ["eof", String(size)]);
-    });
+    test(
+      "conn.readable.cancel() with a write queued: the bytes still reach the peer, no reset",
+      SLOW,
+      async () => {
+        const size = 1024 * 1024;
+        const { server } = await counted(transport, {
+          handler: async (conn: Conn) => {
+            void conn.write(new Uint8Array(size)).catch(() => {});
+            await conn.readable.cancel();
+          },
+        });
+        await using _server = server;
+        await using peer = python(PY_DRAIN, server.addr.port);
+        const end = await peer.next(/^(eof|reset) (\d+)$/, 10_000);
+        assert.deepEqual(end?.slice(1), ["eof", String(size)]);
+      },
+    );
 
-    test("a failed startTls leaves the Conn failed: closed rejects with TlsError, reads and writes reject", SLOW, async () => {
-      await using peer = python(PY_GARBAGE);
-      const port = await portOf(peer);
-      await using conn = await connect({ transport, port });
-      const started = await within(conn.startTls({ serverName: "localhost" }), 5000);
-      assert.ok(started instanceof TlsError, `startTls(): ${String(started)}`);
-      const closed = await within(conn.closed, 3000);
-      assert.ok(closed instanceof TlsError, `conn.closed: ${String(closed)}`);
-      const read = await within(conn.read(), 3000);
-      assert.ok(read instanceof Error && "code" in read, `read(): ${String(read)}`);
-      const write = await within(conn.write("hi"), 3000);
-      assert.ok(write instanceof Error && "code" in write, `write(): ${String(write)}`);
-    });
+    test(
+      "a failed startTls leaves the Conn failed: closed rejects with TlsError, reads and writes reject",
+      SLOW,
+      async () => {
+        await using peer = python(PY_GARBAGE);
+        const port = await portOf(peer);
+        const conn = await connect({ transport, port });
+        try {
+          const started = await within(conn.startTls({ serverName: "localhost" }), 5000);
+          assert.ok(started instanceof TlsError, `startTls(): ${String(started)}`);
+          const closed = await within(conn.closed, 3000);
+          assert.ok(closed instanceof TlsError, `conn.closed: ${String(closed)}`);
+          const read = await within(conn.read(), 3000);
+          assert.ok(read instanceof Error && "code" in read, `read(): ${String(read)}`);
+          const write = await within(conn.write("hi"), 3000);
+          assert.ok(write instanceof Error && "code" in write, `write(): ${String(write)}`);
+        } finally {
+          conn.abort();
+        }
+      },
+    );
   });
 }
