@@ -330,6 +330,7 @@ for (const transport of transportsHere()) {
         if (outcome !== PENDING && !(outcome instanceof Error)) (outcome as Conn).abort();
         // A socket that opens after the attempt was given up is closed at once.
         const report = await peer.next(/^late (\d+) open (\d+)$/, 10_000);
+        console.log(`${transport.name}: ${report?.[1]} late connection(s), ${report?.[2]} open`);
         assert.ok(
           outcome instanceof TimeoutError,
           `not a TimeoutError within 3 s: ${String(outcome)}`,

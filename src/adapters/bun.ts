@@ -362,24 +362,23 @@ export const bunTransport: Transport = {
     // Bun's upgradeTLS is client-only; the node transport (tcpkit/node) can do it on Bun.
     startTlsServer: "unsupported",
   },
-  async connect(options) {
+  connect(options) {
     const { signal } = options;
-    signal?.throwIfAborted();
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    // Bun's connect cannot be aborted before it opens: a socket that opens
+    // after its attempt was given up is closed at once.
     let state: SocketState | undefined;
-    const abort = () => state?.abort();
-    signal?.addEventListener("abort", abort, { once: true });
+    const opened = (s: SocketState) => {
+      state = s;
+      if (signal?.aborted) s.abort();
+    };
     const secure = options.tls;
     const context = `connect to ${describeTarget(options)}`;
     const dialled = options.path === undefined
       ? { hostname: options.hostname, port: options.port }
       : undefined;
-    const socket = handlers(
-      (s) => (state = s),
-      options.path,
-      secure ? context : undefined,
-      dialled,
-    );
-    try {
+    const socket = handlers(opened, options.path, secure ? context : undefined, dialled);
+    const attempt = (async () => {
       await bun().connect(
         options.path !== undefined ? { unix: options.path, allowHalfOpen: true, socket } : {
           hostname: options.hostname,
@@ -394,14 +393,27 @@ export const bunTransport: Transport = {
         },
       );
       await state!.handshake?.();
-    } catch (error) {
-      state?.abort();
-      throw toTcpError(error, context);
-    } finally {
-      signal?.removeEventListener("abort", abort);
-    }
-    if (signal?.aborted) throw signal.reason;
-    return state!;
+      return state!;
+    })();
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        state?.abort();
+        reject(signal!.reason);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      attempt.then(
+        (conn) => {
+          signal?.removeEventListener("abort", onAbort);
+          if (signal?.aborted) conn.abort();
+          else resolve(conn);
+        },
+        (error) => {
+          signal?.removeEventListener("abort", onAbort);
+          state?.abort();
+          reject(toTcpError(error, context));
+        },
+      );
+    });
   },
   listen(options) {
     const pending = new Fifo<SocketState>();

@@ -143,6 +143,8 @@ class SocketConn extends PushedReads implements RawConn {
 
   watch(watcher: CloseWatcher): void {
     this.#watcher = watcher;
+    // An accepted socket starts paused: libuv would not poll it, and miss a reset.
+    this.readAhead();
   }
 
   protected pauseSocket(): void {
