@@ -492,6 +492,23 @@ for (const transport of transportsHere()) {
       },
     );
 
+    test("RawConn.startTls() that fails tells the watcher, with the TlsError", SLOW, async () => {
+      await using peer = python(PY_GARBAGE);
+      const port = await portOf(peer);
+      const raw = await transport.connect({ hostname: "127.0.0.1", port });
+      const told: (Error | undefined)[] = [];
+      try {
+        raw.watch({ socketClosed: (error) => void told.push(error) });
+        const started = await within(raw.startTls!({ hostname: "localhost" }), 5000);
+        assert.ok(started instanceof TlsError, `startTls(): ${String(started)}`);
+        assert.ok(await until(() => told.length > 0, 3000), "the watcher was not told");
+        assert.equal(told.length, 1);
+        assert.ok(told[0] instanceof TlsError, String(told[0]));
+      } finally {
+        raw.abort();
+      }
+    });
+
     test(
       "200 slowloris peers against forEachFrame(LineCodec) with readTimeout are all cut",
       SLOW,

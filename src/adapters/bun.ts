@@ -318,8 +318,19 @@ class SocketState extends PushedReads implements RawConn {
       },
       socket: handlers((s) => (state = s), undefined, context),
     });
-    if (!state) throw new TlsError(`Cannot ${context}: Bun did not open the TLS socket`);
-    await state.handshake!();
+    try {
+      if (!state) throw new TlsError(`Cannot ${context}: Bun did not open the TLS socket`);
+      await state.handshake!();
+    } catch (error) {
+      // The socket is TLS's now: a failed upgrade ends it, and the watcher hears why.
+      state?.abort();
+      this.#closed = true;
+      this.#failure = error;
+      const watcher = this.#watcher;
+      this.#watcher = undefined;
+      watcher?.socketClosed(error as Error);
+      throw error;
+    }
     return state;
   }
 }

@@ -276,10 +276,22 @@ class SocketConn extends PushedReads implements RawConn {
       ca: options.caCerts ? [...options.caCerts] : undefined,
       ALPNProtocols: options.alpn ? [...options.alpn] : undefined,
     });
-    await new Promise<void>((resolve, reject) => {
-      secure.once("secureConnect", resolve);
-      secure.once("error", (error) => reject(toTlsError(error, `start TLS with ${this.#peer}`)));
-    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        secure.once("secureConnect", resolve);
+        secure.once("error", reject);
+        secure.once("close", () => reject(new Error("closed during the handshake")));
+      });
+    } catch (cause) {
+      // The socket is TLS's now: a failed upgrade ends it, and the watcher hears why.
+      secure.on("error", () => {});
+      secure.destroy();
+      const error = toTlsError(cause, `start TLS with ${this.#peer}`);
+      const watcher = this.#watcher;
+      this.#watcher = undefined;
+      watcher?.socketClosed(error);
+      throw error;
+    }
     const alpnProtocol = secure.alpnProtocol || null;
     return wrapSocket(secure, undefined, () => Promise.resolve({ alpnProtocol }), this.#tcpLocal);
   }
