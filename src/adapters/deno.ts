@@ -112,8 +112,11 @@ const EMPTY = new Uint8Array(0);
 /**
  * Watched sockets nobody reads are probed once a second with a zero-length
  * write, which fails at once on a socket the peer reset (Deno tells of a
- * reset only a read or write that waits). Measured: ~1.5 µs per socket per
- * tick, a few dozen bytes per watched connection.
+ * reset only a read or write that waits). A socket with a read pending is
+ * skipped: it learns of the reset itself. Measured with 4,000 idle sockets
+ * (Deno 2.9): nobody reading, ~13 µs of CPU per socket per tick (1.3% of a
+ * core per 1,000 such sockets); a read pending on each, no difference from
+ * no sweep (10 ms of CPU in 5 s either way).
  */
 const SWEEP = new Sweep(1000, (timer) => deno().unrefTimer(timer as unknown as number));
 
@@ -260,6 +263,8 @@ function wrapConn(conn: DenoConn, tlsContext?: string): RawConn {
       if (!closed) SWEEP.add(probed);
     },
     setNoDelay: (on) => conn.setNoDelay?.(on),
+    // Deno 2.9 takes no delay (op_set_keepalive is on/off): the system's applies, 2 h on
+    // Linux. The node transport on Deno honours it. TLS connections have no setKeepAlive.
     setKeepAlive: (on) => conn.setKeepAlive?.(on),
     ref: () => conn.ref(),
     unref: () => conn.unref(),
@@ -310,6 +315,8 @@ export const denoTransport: Transport = {
   name: "deno",
   caps: {
     halfClose: "native",
+    // Deno 2.9's Deno.Conn has no linger or reset: abort() is a plain close (FIN). Its
+    // node:net (the node transport on Deno) does reset: resetAndDestroy() sends RST.
     reset: "unsupported",
     peerReset: "native",
     get reusePort(): Support {
