@@ -199,7 +199,10 @@ class SocketState extends PushedReads implements RawConn {
     this.#writer = null;
     writer?.reject(this.#error("write to"));
     this.#closeWaiter?.();
-    this.#watcher?.socketClosed(this.#failure === undefined ? undefined : this.#error("use"));
+    // Once: Bun may report both `error` and `close`.
+    const watcher = this.#watcher;
+    this.#watcher = undefined;
+    watcher?.socketClosed(this.#failure === undefined ? undefined : this.#error("use"));
   }
 
   #watcher: CloseWatcher | undefined;

@@ -136,7 +136,9 @@ class SocketConn extends PushedReads implements RawConn {
     // `?.`: an error only for a waiting write (one per closed connection costs ~4 µs).
     this.#drainWaiter?.reject(this.#writeError("write to"));
     this.#drainWaiter = null;
-    this.#watcher?.socketClosed(
+    const watcher = this.#watcher;
+    this.#watcher = undefined;
+    watcher?.socketClosed(
       this.#failure === undefined ? undefined : socketError(this.#failure, `use ${this.#peer}`),
     );
   }
@@ -382,7 +384,8 @@ export const nodeTransport: Transport = {
           ALPNProtocols: secure.alpn ? [...secure.alpn] : undefined,
         })
         // Not net.connect({ signal }): Node binds that signal to the socket's whole life.
-        : net.connect({ ...where, allowHalfOpen: true, noDelay: true });
+        // No noDelay here: connect() sets it (once) on every TCP connection.
+        : net.connect({ ...where, allowHalfOpen: true });
       // The signal bounds the attempt only. A destroyed TLS socket may never emit: reject here.
       const onAbort = () => {
         socket.off("error", onError);
