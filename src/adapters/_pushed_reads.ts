@@ -46,6 +46,15 @@ export abstract class PushedReads {
     return chunks;
   }
 
+  /**
+   * Lets the runtime read while nobody reads (up to `READ_AHEAD`), so that
+   * it sees the peer's reset or close: a socket that does not read is not
+   * polled (libuv), and its end goes unnoticed.
+   */
+  protected readAhead(): void {
+    if (this.#paused && this.#queued < READ_AHEAD) this.#resume();
+  }
+
   /** A chunk from the runtime: to the waiting reader, else queued. */
   protected pushed(bytes: Uint8Array): void {
     const reader = this.#reader;

@@ -199,7 +199,10 @@ class SocketState extends PushedReads implements RawConn {
     this.#writer = null;
     writer?.reject(this.#error("write to"));
     this.#closeWaiter?.();
-    this.#watcher?.socketClosed(this.#failure === undefined ? undefined : this.#error("use"));
+    // Once: Bun may report both `error` and `close`.
+    const watcher = this.#watcher;
+    this.#watcher = undefined;
+    watcher?.socketClosed(this.#failure === undefined ? undefined : this.#error("use"));
   }
 
   #watcher: CloseWatcher | undefined;
@@ -318,8 +321,19 @@ class SocketState extends PushedReads implements RawConn {
       },
       socket: handlers((s) => (state = s), undefined, context),
     });
-    if (!state) throw new TlsError(`Cannot ${context}: Bun did not open the TLS socket`);
-    await state.handshake!();
+    try {
+      if (!state) throw new TlsError(`Cannot ${context}: Bun did not open the TLS socket`);
+      await state.handshake!();
+    } catch (error) {
+      // The socket is TLS's now: a failed upgrade ends it, and the watcher hears why.
+      state?.abort();
+      this.#closed = true;
+      this.#failure = error;
+      const watcher = this.#watcher;
+      this.#watcher = undefined;
+      watcher?.socketClosed(error as Error);
+      throw error;
+    }
     return state;
   }
 }
@@ -362,24 +376,23 @@ export const bunTransport: Transport = {
     // Bun's upgradeTLS is client-only; the node transport (tcpkit/node) can do it on Bun.
     startTlsServer: "unsupported",
   },
-  async connect(options) {
+  connect(options) {
     const { signal } = options;
-    signal?.throwIfAborted();
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    // Bun's connect cannot be aborted before it opens: a socket that opens
+    // after its attempt was given up is closed at once.
     let state: SocketState | undefined;
-    const abort = () => state?.abort();
-    signal?.addEventListener("abort", abort, { once: true });
+    const opened = (s: SocketState) => {
+      state = s;
+      if (signal?.aborted) s.abort();
+    };
     const secure = options.tls;
     const context = `connect to ${describeTarget(options)}`;
     const dialled = options.path === undefined
       ? { hostname: options.hostname, port: options.port }
       : undefined;
-    const socket = handlers(
-      (s) => (state = s),
-      options.path,
-      secure ? context : undefined,
-      dialled,
-    );
-    try {
+    const socket = handlers(opened, options.path, secure ? context : undefined, dialled);
+    const attempt = (async () => {
       await bun().connect(
         options.path !== undefined ? { unix: options.path, allowHalfOpen: true, socket } : {
           hostname: options.hostname,
@@ -394,14 +407,27 @@ export const bunTransport: Transport = {
         },
       );
       await state!.handshake?.();
-    } catch (error) {
-      state?.abort();
-      throw toTcpError(error, context);
-    } finally {
-      signal?.removeEventListener("abort", abort);
-    }
-    if (signal?.aborted) throw signal.reason;
-    return state!;
+      return state!;
+    })();
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        state?.abort();
+        reject(signal!.reason);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      attempt.then(
+        (conn) => {
+          signal?.removeEventListener("abort", onAbort);
+          if (signal?.aborted) conn.abort();
+          else resolve(conn);
+        },
+        (error) => {
+          signal?.removeEventListener("abort", onAbort);
+          state?.abort();
+          reject(toTcpError(error, context));
+        },
+      );
+    });
   },
   listen(options) {
     const pending = new Fifo<SocketState>();

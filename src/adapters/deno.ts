@@ -14,6 +14,7 @@
 import { ConnectionClosedError, toTcpError, toTlsError, UnsupportedError } from "../errors.ts";
 import { describeTarget } from "../_address.ts";
 import { allocate, POOL_MAX } from "./_pool.ts";
+import { type Probed, Sweep } from "./_sweep.ts";
 import type {
   Addr,
   CloseWatcher,
@@ -107,6 +108,18 @@ const COPY_MAX = POOL_MAX;
 const SLAB_MIN = 16 * 1024;
 const SLABS = 4;
 
+const EMPTY = new Uint8Array(0);
+/**
+ * Watched sockets nobody reads are probed once a second with a zero-length
+ * write, which fails at once on a socket the peer reset (Deno tells of a
+ * reset only a read or write that waits). A socket with a read pending is
+ * skipped: it learns of the reset itself. Measured with 4,000 idle sockets
+ * (Deno 2.9): nobody reading, ~13 µs of CPU per socket per tick (1.3% of a
+ * core per 1,000 such sockets); a read pending on each, no difference from
+ * no sweep (10 ms of CPU in 5 s either way).
+ */
+const SWEEP = new Sweep(1000, (timer) => deno().unrefTimer(timer as unknown as number));
+
 function toAddr(addr: DenoAddr): Addr {
   return addr.transport === "unix"
     ? { transport: "unix", path: addr.path ?? "" }
@@ -140,7 +153,11 @@ function wrapConn(conn: DenoConn, tlsContext?: string): RawConn {
   let slab = new Uint8Array(0);
   let used = 0;
   let closed = false;
-  /** Told when a read or write finds the socket gone (Deno reports it no other way). */
+  /** A read waits: it will see the socket gone, no probe is needed. */
+  let reading = false;
+  /** A probe's zero-length write in flight (`Deno.startTls` must wait for it). */
+  let probing: Promise<void> | undefined;
+  /** Told when a read, a write or a probe finds the socket gone. */
   let watcher: CloseWatcher | undefined;
   const failure = (error: unknown, what: string) =>
     closed
@@ -150,11 +167,28 @@ function wrapConn(conn: DenoConn, tlsContext?: string): RawConn {
   const gone = (error: Error | undefined) => {
     const w = watcher;
     watcher = undefined;
+    SWEEP.delete(probed);
     w?.socketClosed(closed ? undefined : error);
     return error!;
   };
+  const probed: Probed = {
+    probe() {
+      if (reading || probing) return;
+      probing = conn.write(EMPTY).then(
+        () => void (probing = undefined),
+        (error) => {
+          probing = undefined;
+          gone(failure(error, "use"));
+        },
+      );
+    },
+  };
   const fail = (error: unknown, what: string) => {
-    throw failure(error, what);
+    throw gone(failure(error, what));
+  };
+  const readFailed = (reader: ReadHandler) => (error: unknown) => {
+    reading = false;
+    reader.error(gone(failure(error, "read from")));
   };
   /** The bytes a read of `n` into `buffer` brought, sized for the next read. */
   const received = (buffer: Uint8Array, n: number | null): Uint8Array | null => {
@@ -179,16 +213,18 @@ function wrapConn(conn: DenoConn, tlsContext?: string): RawConn {
         used = 0;
       }
       const buffer = used === 0 && slab.length === size ? slab : slab.subarray(used, used + size);
-      conn.read(buffer).then(
-        (n) => reader.chunk(received(buffer, n)),
-        (error) => reader.error(gone(failure(error, "read from"))),
-      );
+      reading = true;
+      conn.read(buffer).then((n) => {
+        reading = false;
+        reader.chunk(received(buffer, n));
+      }, readFailed(reader));
     },
     readInto(buffer: Uint8Array, reader: ReadHandler) {
-      conn.read(buffer).then(
-        (n) => reader.chunk(n === null ? null : buffer.subarray(0, n)),
-        (error) => reader.error(gone(failure(error, "read from"))),
-      );
+      reading = true;
+      conn.read(buffer).then((n) => {
+        reading = false;
+        reader.chunk(n === null ? null : buffer.subarray(0, n));
+      }, readFailed(reader));
     },
     write(bytes) {
       // One promise when the runtime takes every byte at once (the usual case).
@@ -201,6 +237,8 @@ function wrapConn(conn: DenoConn, tlsContext?: string): RawConn {
       );
     },
     async closeWrite() {
+      // A zero-length write after FIN fails (EPIPE): no more probes.
+      SWEEP.delete(probed);
       try {
         await conn.closeWrite();
       } catch (error) {
@@ -222,8 +260,11 @@ function wrapConn(conn: DenoConn, tlsContext?: string): RawConn {
     },
     watch(w) {
       watcher = w;
+      if (!closed) SWEEP.add(probed);
     },
     setNoDelay: (on) => conn.setNoDelay?.(on),
+    // Deno 2.9 takes no delay (op_set_keepalive is on/off): the system's applies, 2 h on
+    // Linux. The node transport on Deno honours it. TLS connections have no setKeepAlive.
     setKeepAlive: (on) => conn.setKeepAlive?.(on),
     ref: () => conn.ref(),
     unref: () => conn.unref(),
@@ -240,14 +281,24 @@ function wrapConn(conn: DenoConn, tlsContext?: string): RawConn {
     },
     // Deno reads only when asked, so no plaintext waits here: the core checks its own buffer.
     async startTls(options) {
-      const secure = await deno().startTls(conn, {
-        hostname: options.serverName ?? options.hostname,
-        caCerts: options.caCerts ? [...options.caCerts] : undefined,
-        alpnProtocols: options.alpn ? [...options.alpn] : undefined,
-      });
-      const raw = wrapConn(secure, `start TLS with ${peer}`);
-      const { alpnProtocol } = await raw.handshake!();
-      return { ...raw, handshake: () => Promise.resolve({ alpnProtocol }) };
+      // Deno.startTls refuses a socket with an operation pending.
+      SWEEP.delete(probed);
+      await probing;
+      let raw: RawConn | undefined;
+      try {
+        const secure = await deno().startTls(conn, {
+          hostname: options.serverName ?? options.hostname,
+          caCerts: options.caCerts ? [...options.caCerts] : undefined,
+          alpnProtocols: options.alpn ? [...options.alpn] : undefined,
+        });
+        raw = wrapConn(secure, `start TLS with ${peer}`);
+        const { alpnProtocol } = await raw.handshake!();
+        return { ...raw, handshake: () => Promise.resolve({ alpnProtocol }) };
+      } catch (error) {
+        // The socket is TLS's now: a failed upgrade ends it, and the watcher hears why.
+        raw?.abort();
+        throw gone(toTlsError(error, `start TLS with ${peer}`));
+      }
     },
     handshake: tlsContext === undefined ? undefined : async () => {
       try {
@@ -264,6 +315,8 @@ export const denoTransport: Transport = {
   name: "deno",
   caps: {
     halfClose: "native",
+    // Deno 2.9's Deno.Conn has no linger or reset: abort() is a plain close (FIN). Its
+    // node:net (the node transport on Deno) does reset: resetAndDestroy() sends RST.
     reset: "unsupported",
     peerReset: "native",
     get reusePort(): Support {
@@ -283,19 +336,41 @@ export const denoTransport: Transport = {
       const { hostname, port, tls } = options;
       const conn = await deno().connect({ hostname, port, signal });
       if (!tls) return wrapConn(conn);
+      // Deno's TLS handshake takes no signal: an abort closes the socket and rejects at once.
+      let socket: { close(): void } = conn;
+      let given = false;
+      let giveUp = () => {};
+      const aborted = new Promise<never>((_, reject) => {
+        giveUp = () => {
+          given = true;
+          try {
+            socket.close();
+          } catch { /* taken over by startTls, or closed */ }
+          reject(signal!.reason);
+        };
+      });
+      aborted.catch(() => {});
+      if (signal?.aborted) giveUp();
+      signal?.addEventListener("abort", giveUp, { once: true });
       // TCP first, then TLS: so that serverName may differ from the address connected to.
-      const secure = await deno().startTls(conn, {
+      const starting = deno().startTls(conn, {
         hostname: tls.serverName ?? hostname,
         caCerts: tls.caCerts ? [...tls.caCerts] : undefined,
         alpnProtocols: tls.alpn ? [...tls.alpn] : undefined,
       });
-      const raw = wrapConn(secure, `connect to ${hostname}:${port}`);
+      // A TLS socket that comes after the attempt was given up is closed at once.
+      starting.then((secure) => given ? secure.close() : void (socket = secure), () => {});
+      let raw: RawConn | undefined;
       try {
-        const { alpnProtocol } = await raw.handshake!();
+        raw = wrapConn(await Promise.race([starting, aborted]), `connect to ${hostname}:${port}`);
+        const { alpnProtocol } = await Promise.race([raw.handshake!(), aborted]);
         return { ...raw, handshake: () => Promise.resolve({ alpnProtocol }) };
       } catch (error) {
-        raw.abort();
+        raw?.abort();
         throw error;
+      } finally {
+        // What the attempt was given covers the attempt only.
+        signal?.removeEventListener("abort", giveUp);
       }
     } catch (error) {
       if (signal?.aborted) throw signal.reason;

@@ -136,13 +136,17 @@ class SocketConn extends PushedReads implements RawConn {
     // `?.`: an error only for a waiting write (one per closed connection costs ~4 µs).
     this.#drainWaiter?.reject(this.#writeError("write to"));
     this.#drainWaiter = null;
-    this.#watcher?.socketClosed(
+    const watcher = this.#watcher;
+    this.#watcher = undefined;
+    watcher?.socketClosed(
       this.#failure === undefined ? undefined : socketError(this.#failure, `use ${this.#peer}`),
     );
   }
 
   watch(watcher: CloseWatcher): void {
     this.#watcher = watcher;
+    // An accepted socket starts paused: libuv would not poll it, and miss a reset.
+    this.readAhead();
   }
 
   protected pauseSocket(): void {
@@ -274,10 +278,22 @@ class SocketConn extends PushedReads implements RawConn {
       ca: options.caCerts ? [...options.caCerts] : undefined,
       ALPNProtocols: options.alpn ? [...options.alpn] : undefined,
     });
-    await new Promise<void>((resolve, reject) => {
-      secure.once("secureConnect", resolve);
-      secure.once("error", (error) => reject(toTlsError(error, `start TLS with ${this.#peer}`)));
-    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        secure.once("secureConnect", resolve);
+        secure.once("error", reject);
+        secure.once("close", () => reject(new Error("closed during the handshake")));
+      });
+    } catch (cause) {
+      // The socket is TLS's now: a failed upgrade ends it, and the watcher hears why.
+      secure.on("error", () => {});
+      secure.destroy();
+      const error = toTlsError(cause, `start TLS with ${this.#peer}`);
+      const watcher = this.#watcher;
+      this.#watcher = undefined;
+      watcher?.socketClosed(error);
+      throw error;
+    }
     const alpnProtocol = secure.alpnProtocol || null;
     return wrapSocket(secure, undefined, () => Promise.resolve({ alpnProtocol }), this.#tcpLocal);
   }
@@ -368,7 +384,8 @@ export const nodeTransport: Transport = {
           ALPNProtocols: secure.alpn ? [...secure.alpn] : undefined,
         })
         // Not net.connect({ signal }): Node binds that signal to the socket's whole life.
-        : net.connect({ ...where, allowHalfOpen: true, noDelay: true });
+        // No noDelay here: connect() sets it (once) on every TCP connection.
+        : net.connect({ ...where, allowHalfOpen: true });
       // The signal bounds the attempt only. A destroyed TLS socket may never emit: reject here.
       const onAbort = () => {
         socket.off("error", onError);
