@@ -19,6 +19,37 @@ const HAVE_CC = ["/usr/bin/cc", "/bin/cc", "/usr/local/bin/cc"].some(existsSync)
 /** The command that runs a script on this runtime. */
 const runtimeCommand = RUNTIME === "deno" ? [process.execPath, "run", "-A"] : [process.execPath];
 
+/** The keys of `tcpkit bench --json`: each figure says its unit. */
+const JSON_KEYS = [
+  "mode",
+  "hostname",
+  "port",
+  "connections",
+  "size_bytes",
+  "duration_s",
+  "messages",
+  "messages_per_s",
+  "echoed_bytes",
+  "echoed_bytes_per_s",
+  "latency_p50_ms",
+  "latency_p90_ms",
+  "latency_p99_ms",
+  "latency_max_ms",
+  "errors",
+];
+
+/** Checks a `--json` summary: the keys with units, and no float with more digits than it means. */
+function assertJsonSummary(summary: Record<string, unknown>): void {
+  assert.deepEqual(Object.keys(summary).filter((k) => k !== "first_error"), JSON_KEYS);
+  const decimals = (n: unknown) => String(n).split(".")[1]?.length ?? 0;
+  for (const key of JSON_KEYS.filter((k) => k.endsWith("_ms") || k.endsWith("_s"))) {
+    assert.equal(typeof summary[key], "number", key);
+    assert.ok(decimals(summary[key]) <= 3, `${key}: ${summary[key]}`);
+  }
+  assert.ok(decimals(summary.messages_per_s) <= 1, `messages_per_s: ${summary.messages_per_s}`);
+  assert.ok(Number.isInteger(summary.echoed_bytes_per_s), `${summary.echoed_bytes_per_s}`);
+}
+
 describe(`tcpkit bench on ${RUNTIME}`, () => {
   test("LatencyHistogram.percentile() is within 1% of the true percentile", () => {
     const histogram = new LatencyHistogram();
@@ -115,7 +146,7 @@ describe(`benchmark harness on ${RUNTIME}`, () => {
     }
     assert.equal(doc.servers.c.bulk[0].verified, true);
     for (const kind of ["raw", "tcpkit"]) {
-      assert.ok(doc.clients[HARNESS_RUNTIME][kind].pp100[0].messagesPerSecond > 0);
+      assert.ok(doc.clients[HARNESS_RUNTIME][kind].pp100[0].messages_per_s > 0);
     }
     assert.ok(doc.targets.some((t: { target: string }) => t.target.includes("tcpkit/raw bulk")));
   });
@@ -143,25 +174,50 @@ describe(`benchmark harness on ${RUNTIME}`, () => {
     assert.match(text, /errors {2}0/);
   });
 
-  test("tcpkit bench --json prints one JSON summary; no HOST PORT is a usage error", {
-    skip: CLI_RUNTIMES.includes(RUNTIME) ? false : "the npm build is missing",
-  }, async () => {
+  test("client.mjs raw prints the same JSON summary as tcpkit bench --json", async () => {
     await using server = await serve({
       port: 0,
       handler: async (conn) => {
         for await (const chunk of conn) await conn.write(chunk);
       },
     });
-    const cli = cliCommand(RUNTIME);
-    const args = ["--mode", "connrate", "--connections", "2", "--duration", "200ms", "--json"];
-    const result = await run([...cli, "bench", "127.0.0.1", String(server.addr.port), ...args]);
+    const args = ["127.0.0.1", String(server.addr.port), "--duration", "200ms", "--json"];
+    const result = await run([
+      ...runtimeCommand,
+      join(ROOT, "scripts/bench/client.mjs"),
+      "raw",
+      ...args,
+    ]);
     assert.equal(result.code, 0, result.stderr);
     const summary = JSON.parse(new TextDecoder().decode(result.stdout));
-    assert.equal(summary.mode, "connrate");
-    assert.equal(summary.errors, 0);
-    assert.ok(summary.messages > 0);
-    const usage = await run([...cli, "bench"]);
-    assert.equal(usage.code, 2);
-    assert.match(usage.stderr, /bench needs HOST and PORT/);
+    assertJsonSummary(summary);
+    assert.ok(summary.messages_per_s > 0);
   });
+
+  test(
+    "tcpkit bench --json prints one JSON summary with units in its keys; no HOST PORT is a usage error",
+    {
+      skip: CLI_RUNTIMES.includes(RUNTIME) ? false : "the npm build is missing",
+    },
+    async () => {
+      await using server = await serve({
+        port: 0,
+        handler: async (conn) => {
+          for await (const chunk of conn) await conn.write(chunk);
+        },
+      });
+      const cli = cliCommand(RUNTIME);
+      const args = ["--mode", "connrate", "--connections", "2", "--duration", "200ms", "--json"];
+      const result = await run([...cli, "bench", "127.0.0.1", String(server.addr.port), ...args]);
+      assert.equal(result.code, 0, result.stderr);
+      const summary = JSON.parse(new TextDecoder().decode(result.stdout));
+      assertJsonSummary(summary);
+      assert.equal(summary.mode, "connrate");
+      assert.equal(summary.errors, 0);
+      assert.ok(summary.messages > 0);
+      const usage = await run([...cli, "bench"]);
+      assert.equal(usage.code, 2);
+      assert.match(usage.stderr, /bench needs HOST and PORT/);
+    },
+  );
 });

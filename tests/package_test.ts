@@ -1,10 +1,21 @@
 /**
  * The packed npm package, installed into a fresh project and imported by
  * this runtime: an echo round trip through `import ... from "tcpkit"`, and
- * the `tcpkit` bin.
+ * the `tcpkit` bin; its `.d.ts` files under the compiler settings of a Node
+ * 20/22 user; and the lock file of the dev toolchain, complete for every
+ * platform.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -80,3 +91,80 @@ test(
     }
   },
 );
+
+/** A consumer of every entry point, type-checked against the built `.d.ts` files. */
+const CONSUMER = `
+import { connect, type Conn, serve, type Server } from "tcpkit";
+import { nodeTransport } from "tcpkit/node";
+const server: Server = await serve({ port: 0, handler: (conn) => conn.readable.pipeTo(conn.writable) });
+const conn: Conn = await connect({ port: server.addr.port, transport: nodeTransport });
+await conn[Symbol.asyncDispose]();
+await server.shutdown();
+`;
+
+/** What a Node 20/22 TypeScript user compiles with (tsconfig/bases' node20 and node22, strict). */
+const USER_SETTINGS: [string, Record<string, unknown>][] = [
+  ["lib es2022 with @types/node", { lib: ["es2022"], types: ["node"] }],
+  ["lib es2022, dom and esnext.disposable, no @types/node", {
+    lib: ["es2022", "dom", "esnext.disposable"],
+    types: [],
+  }],
+];
+
+for (const [name, settings] of USER_SETTINGS) {
+  test(`the npm package's .d.ts files compile with target es2022, ${name}, skipLibCheck false`, {
+    skip: existsSync(join(ROOT, "npm/esm/mod.d.ts")) ? false : "the npm build is missing",
+  }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tcpkit-types-"));
+    try {
+      mkdirSync(join(dir, "node_modules"));
+      symlinkSync(join(ROOT, "npm"), join(dir, "node_modules/tcpkit"));
+      writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module" }));
+      writeFileSync(join(dir, "main.ts"), CONSUMER);
+      const compilerOptions = {
+        noEmit: true,
+        strict: true,
+        target: "es2022",
+        module: "nodenext",
+        moduleResolution: "nodenext",
+        skipLibCheck: false,
+        typeRoots: [join(ROOT, "node_modules/@types")],
+        ...settings,
+      };
+      writeFileSync(
+        join(dir, "tsconfig.json"),
+        JSON.stringify({ compilerOptions, files: ["main.ts"] }),
+      );
+      const tsc = await run(
+        [node(), join(ROOT, "node_modules/typescript/bin/tsc"), "-p", join(dir, "tsconfig.json")],
+        "",
+        60_000,
+      );
+      assert.equal(tsc.code, 0, new TextDecoder().decode(tsc.stdout) + tsc.stderr);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+test("package-lock.json locks every platform package of the toolchain, each with its integrity", () => {
+  const lock = JSON.parse(readFileSync(join(ROOT, "package-lock.json"), "utf8"));
+  const packages: Record<
+    string,
+    { optionalDependencies?: Record<string, string>; integrity?: string }
+  > = lock.packages;
+  const missing: string[] = [];
+  for (const [path, entry] of Object.entries(packages)) {
+    if (path === "") continue;
+    if (!entry.integrity) missing.push(`${path}: no integrity`);
+    for (const name of Object.keys(entry.optionalDependencies ?? {})) {
+      if (!packages[`node_modules/${name}`]) missing.push(`${path}: ${name} is not locked`);
+    }
+  }
+  assert.deepEqual(missing, []);
+});
+
+/** A Node to run tools with: this one on Node, the machine's on Deno and Bun. */
+function node(): string {
+  return RUNTIME === "node" ? process.execPath : "node";
+}

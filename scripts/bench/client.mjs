@@ -23,7 +23,7 @@ const root = process.env.TCPKIT_ROOT
   ? pathToFileURL(`${process.env.TCPKIT_ROOT}/`)
   : new URL("../../", import.meta.url);
 const benchModule = RUNTIME === "node" ? "npm/esm/src/cli/bench.js" : "src/cli/bench.ts";
-const { runBench, LatencyHistogram } = await import(new URL(benchModule, root).href);
+const { formatJson, runBench, LatencyHistogram } = await import(new URL(benchModule, root).href);
 
 const seconds = (text) => {
   const match = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(text);
@@ -240,7 +240,7 @@ async function baselinePingpong(clients) {
     errors: run.errors,
     ...(run.firstError ? { firstError: run.firstError } : {}),
   };
-  console.log(JSON.stringify(result));
+  console.log(formatJson(result));
   process.exit(0);
 }
 

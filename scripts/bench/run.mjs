@@ -361,7 +361,7 @@ function keep(where, id, workload, result, round) {
   where[id] ??= {};
   (where[id][workload] ??= []).push({ ...result, round });
   if (!result || result.ok === false || result.errors > 0) {
-    const error = result?.error ?? result?.firstError ?? `${result?.errors} errors`;
+    const error = result?.error ?? result?.first_error ?? `${result?.errors} errors`;
     failures.push({ id, workload, error });
     log(`  ${id} ${workload}: ${error}`);
   }
@@ -477,7 +477,7 @@ async function measureClients(c) {
             envFor(kind),
           );
           clients[runtime.name] ??= {};
-          const sample = { ...r, msgps: r.messagesPerSecond };
+          const sample = { ...r, msgps: r.messages_per_s };
           keep(clients[runtime.name], kind, workload, sample, `${runtime.name}:${round}`);
         }
       }

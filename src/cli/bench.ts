@@ -37,7 +37,8 @@ Options:
   --duration D        how long to measure: 500ms, 10s, 2m (default 10s)
   --warmup D          run this long before measuring (default 0s)
   --timeout D         give up connecting after D (default 5s)
-  --json              print the summary as JSON on stdout
+  --json              print the summary as one line of JSON on stdout, units in the
+                      keys: duration_s, messages_per_s, echoed_bytes, latency_p50_ms ...
   -h, --help          show this help
 
 A progress line is shown on stderr when it is a terminal. Ctrl-C stops early
@@ -371,6 +372,38 @@ export function formatSummary(result: BenchResult): string {
   return lines.join("\n");
 }
 
+const round = (n: number, digits: number) => Number(n.toFixed(digits));
+
+/**
+ * Formats a result as `tcpkit bench --json` prints it: each figure's unit in
+ * its key (`_s`, `_ms`, `_per_s`, `_bytes`), rounded to what it can mean
+ * (latency to the microsecond, rates to a tenth, bytes per second whole).
+ *
+ * @param result The result of {@linkcode bench}.
+ * @returns One line of JSON.
+ */
+export function formatJson(result: BenchResult): string {
+  const { latency } = result;
+  return JSON.stringify({
+    mode: result.mode,
+    hostname: result.hostname,
+    port: result.port,
+    connections: result.connections,
+    size_bytes: result.size,
+    duration_s: round(result.seconds, 3),
+    messages: result.messages,
+    messages_per_s: round(result.messagesPerSecond, 1),
+    echoed_bytes: result.bytes,
+    echoed_bytes_per_s: Math.round(result.bytesPerSecond),
+    latency_p50_ms: round(latency.p50, 3),
+    latency_p90_ms: round(latency.p90, 3),
+    latency_p99_ms: round(latency.p99, 3),
+    latency_max_ms: round(latency.max, 3),
+    errors: result.errors,
+    ...(result.firstError === undefined ? {} : { first_error: result.firstError }),
+  });
+}
+
 /**
  * Runs `tcpkit bench`.
  *
@@ -423,7 +456,7 @@ export async function runBench(args: string[]): Promise<void> {
   try {
     const result = await bench(options);
     if (tty) process.stderr.write("\r\x1b[K");
-    console.log(values.json ? JSON.stringify(result) : formatSummary(result));
+    console.log(values.json ? formatJson(result) : formatSummary(result));
     if (result.messages === 0 && result.bytes === 0 && result.errors > 0) process.exitCode = 1;
   } finally {
     process.removeListener("SIGINT", onInt);
