@@ -10,6 +10,17 @@ import type { Conn } from "./conn.ts";
 export const READS_INTO: unique symbol = Symbol("readsInto");
 
 /**
+ * `pipeTo()`'s options, spelled out: the DOM lib's `StreamPipeOptions` is
+ * not there for a Node user's TypeScript (lib es2022 with @types/node).
+ */
+export interface PipeOptions {
+  preventClose?: boolean;
+  preventAbort?: boolean;
+  preventCancel?: boolean;
+  signal?: AbortSignal;
+}
+
+/**
  * A pipe reads into one reused buffer of this size once a chunk this big
  * came (bulk), where the runtime reads into memory it is given: no new array
  * per read (Deno bulk echo, see BENCHMARKS.md). Smaller reads go back to
@@ -45,7 +56,7 @@ export class ConnReadable extends ReadableStream<Uint8Array> {
 
   override pipeTo(
     destination: WritableStream<Uint8Array>,
-    options: StreamPipeOptions = {},
+    options: PipeOptions = {},
   ): Promise<void> {
     if (
       !(destination instanceof ConnWritable) || !destination.fresh || this.#pulled ||
@@ -86,7 +97,7 @@ async function pipeConns(
   from: Conn,
   writable: WritableStream<Uint8Array>,
   to: Conn,
-  { preventClose = false, preventAbort = false, preventCancel = false, signal }: StreamPipeOptions,
+  { preventClose = false, preventAbort = false, preventCancel = false, signal }: PipeOptions,
 ): Promise<void> {
   const reader = readable.getReader();
   const writer = writable.getWriter();

@@ -988,7 +988,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
       this.#inflight = undefined;
       read.error(cut);
     }
-    if (this.#waiters) for (const wake of this.#waiters) wake();
+    if (this.#waiters) { for (const wake of this.#waiters) wake(); }
     this.#waiters = undefined;
     if (first) this.#settle?.(state === "failed" ? cut : undefined);
   }
@@ -1028,7 +1028,8 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
    */
   #untilEnd<T>(promise: Promise<T> | undefined): Promise<T> {
     if (promise === undefined) return Promise.resolve(undefined as T);
-    const over = () => this.#cut ?? new ConnectionClosedError(`Connection to ${this.#peer} is closed`);
+    const over = () =>
+      this.#cut ?? new ConnectionClosedError(`Connection to ${this.#peer} is closed`);
     if (this.#state === "closed" || this.#state === "failed") {
       promise.catch(() => {});
       return Promise.reject(over());
