@@ -83,8 +83,11 @@ export async function connect(options: ConnectOptions): Promise<Conn> {
       });
   if (combined?.aborted) throw reason();
   const attempt = async (to: TransportConnectOptions) => {
+    const opening = transport.connect({ ...to, signal: combined });
     try {
-      const raw = await transport.connect({ ...to, signal: combined });
+      // Raced here, whatever the transport does with the signal: a socket that
+      // opens after the attempt was given up is closed at once, never leaked.
+      const raw = await untilAborted(opening, combined, (late) => late.abort());
       if (combined?.aborted) raw.abort();
       else return raw;
     } catch (error) {
@@ -121,4 +124,25 @@ export async function connect(options: ConnectOptions): Promise<Conn> {
     }
   }
   return conn;
+}
+
+/**
+ * Settles as `attempt` does, or rejects once `signal` aborts; what the
+ * attempt yields after that goes to `discard`.
+ */
+function untilAborted<T>(
+  attempt: Promise<T>,
+  signal: AbortSignal | undefined,
+  discard: (late: T) => void,
+): Promise<T> {
+  if (!signal) return attempt;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      reject(signal.reason);
+      attempt.then(discard, () => {});
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    attempt.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }

@@ -155,7 +155,7 @@ describe("a connection's life over a transport that stalls", () => {
     }
   });
 
-  test("the core's timers never keep the process alive by themselves", async () => {
+  test("the core's timers never keep the process alive by themselves", () => {
     const t = stalled();
     const conn = new Conn(t.raw, {
       idleTimeout: 60_000,
