@@ -168,3 +168,16 @@ test("runExample() fails for an example that throws or never ends", async () => 
   );
   assert.notEqual(hanging.code, 0, "a server left open is killed at the bound");
 });
+
+test("the README's command for Node, npx tcpkit, runs the CLI in this clone", async () => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
+  const version = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8")).version;
+  assert.equal(pkg.bin?.tcpkit, "scripts/tcpkit.mjs");
+  const result = await run(
+    ["npx", "--offline", "--prefix", ROOT, "tcpkit", "--version"],
+    "",
+    60_000,
+  );
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(new TextDecoder().decode(result.stdout), `${version}\n`);
+});
