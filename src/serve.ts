@@ -207,7 +207,9 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
   /**
    * Shuts down in phases: stops accepting, aborts each handler's
    * `conn.signal` with a {@linkcode ShutdownSignal}, waits for connections
-   * until the deadline, then aborts the rest.
+   * until the deadline, then aborts the rest. An abort is a TCP reset where
+   * the transport can send one (`caps.reset`); on Deno's own transport it is
+   * a plain close, so a client cut at the deadline sees an end of stream.
    *
    * @param options The deadline.
    * @returns How many connections finished and how many were aborted.
