@@ -12,6 +12,7 @@ import { LiveList } from "./_live_list.ts";
 import {
   AbortError,
   AddressInUseError,
+  ConnectionClosedError,
   ConnectionRefusedError,
   ProxyProtocolError,
   TcpError,
@@ -88,8 +89,13 @@ export interface ServeOptions extends ConnOptions {
   onConnection?: (conn: Conn) => void;
   /** Called when a connection has closed; `error` is why it failed, if it did. */
   onClose?: (conn: Conn, error: TcpError | undefined) => void;
-  /** Called with a handler's or connection's error; only that connection is closed. */
-  onError?: (error: unknown, conn: Conn) => void;
+  /**
+   * Called with a handler's or connection's error (only that connection is
+   * closed), or without `conn` with the server's own: the first of a run of
+   * failed accepts (the server pauses and retries), or the listener's death
+   * (the server shuts down).
+   */
+  onError?: (error: unknown, conn?: Conn) => void;
   /** The transport; `mod.ts` defaults to the runtime's own. */
   transport?: Transport;
 }
@@ -121,6 +127,8 @@ export interface ServerStats {
   rejected: number;
   /** Connections closed. */
   closed: number;
+  /** Accepts that failed (`EMFILE`, `ENFILE` ..., also in `errors`); each was retried after a pause. */
+  acceptErrors: number;
   /** Bytes received, over every connection. */
   bytesIn: number;
   /** Bytes sent, over every connection. */
@@ -130,6 +138,9 @@ export interface ServerStats {
   /** Timeouts by kind (`idle`, `read`, `write`). */
   timeouts: Record<string, number>;
 }
+
+/** The pause after a failed accept: doubles from `first` up to `max`. */
+const ACCEPT_PAUSE_MS = { first: 5, max: 1000 };
 
 /** Why handlers' `conn.signal` aborts at shutdown. */
 export class ShutdownSignal extends AbortError {
@@ -153,7 +164,7 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
   /** While shutting down: called when no connection is open any more. */
   #noneOpen: (() => void) | undefined;
   #perAddress = new Map<string, number>();
-  #counts = { accepted: 0, rejected: 0, closed: 0, bytesIn: 0, bytesOut: 0 };
+  #counts = { accepted: 0, rejected: 0, closed: 0, acceptErrors: 0, bytesIn: 0, bytesOut: 0 };
   #errors: Record<string, number> = {};
   #timeouts: Record<string, number> = {};
   #busyReply: Uint8Array | undefined;
@@ -161,6 +172,8 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
   /** TLS that starts after the PROXY header, on the plaintext connection. */
   #tlsAfterHeader: StartTlsOptions | undefined;
   #shutdown: Promise<ShutdownResult> | undefined;
+  /** While the accept loop pauses after a failed accept: ends the pause. */
+  #wake: (() => void) | undefined;
   #resolveFinished!: (result: ShutdownResult) => void;
 
   /** @param listener The transport's listener. @param options The server's options. */
@@ -224,6 +237,7 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
   }
 
   async #runShutdown(deadlineMs: number): Promise<ShutdownResult> {
+    this.#wake?.();
     await this.#listener.close();
     const closedBefore = this.#counts.closed;
     for (const conn of [...this.#connections]) conn.requestEnd(new ShutdownSignal());
@@ -242,16 +256,38 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
     return result;
   }
 
+  /**
+   * Accepts until the listener closes. A failed accept (`EMFILE`, `ENFILE`,
+   * `ENOBUFS` ...: it usually clears as connections close) is retried after a
+   * pause that doubles from 5 ms to 1 s, as Go's `http.Server` does, and is
+   * reported to `onError` once per run of failures. A listener that died
+   * (`ConnectionClosedError`) is reported and the server shuts down.
+   */
   async #acceptLoop(): Promise<void> {
+    let pause = 0;
     for (;;) {
       let raw: RawConn | null;
       try {
         raw = await this.#listener.accept();
       } catch (error) {
+        if (this.#shutdown) return;
         this.#count(error);
+        if (error instanceof ConnectionClosedError) {
+          this.#report(error);
+          void this.shutdown();
+          return;
+        }
+        this.#counts.acceptErrors++;
+        if (pause === 0) this.#report(error);
+        pause = Math.min(pause * 2 || ACCEPT_PAUSE_MS.first, ACCEPT_PAUSE_MS.max);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => (this.#wake = undefined, resolve()), pause);
+          this.#wake = () => (clearTimeout(timer), resolve());
+        });
         continue;
       }
       if (raw === null) return;
+      pause = 0;
       if (this.#connections.size >= this.#maxConnections) {
         this.#reject(raw);
         continue;
@@ -305,7 +341,8 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
       await conn.close();
     } catch (error) {
       failure = error instanceof TcpError ? error : undefined;
-      this.#count(error, conn);
+      this.#count(error);
+      this.#report(error, conn);
       conn.abort(error);
     }
     // A timeout that fired while the handler was not reading still counts.
@@ -361,12 +398,14 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
     await conn.readProxyHeader({ maxV2Length });
   }
 
-  #count(error: unknown, conn?: Conn): void {
+  #count(error: unknown): void {
     const code = error instanceof TcpError ? error.code : "EHANDLER";
     this.#errors[code] = (this.#errors[code] ?? 0) + 1;
-    if (!conn || !this.#options.onError) return;
+  }
+
+  #report(error: unknown, conn?: Conn): void {
     try {
-      this.#options.onError(error, conn);
+      this.#options.onError?.(error, conn);
     } catch { /* a hook must not take the server down */ }
   }
 }

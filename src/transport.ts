@@ -35,6 +35,12 @@ export interface TransportCaps {
   readonly startTlsClient: Support;
   /** Upgrading a plaintext connection to TLS as the server (`conn.startTls({ isServer: true })`). */
   readonly startTlsServer: Support;
+  /**
+   * The listener survives running out of file descriptors: its failed accepts
+   * are backed off and it accepts again once descriptors are free. Deno's
+   * `node:net` stops accepting for good after `EMFILE`, with no error event.
+   */
+  readonly acceptRecovery: Support;
 }
 
 /** A TCP endpoint. */

@@ -266,6 +266,7 @@ test("serve(): a connection accepted in the turn shutdown() begins is told to en
       unix: "unsupported",
       startTlsClient: "unsupported",
       startTlsServer: "unsupported",
+      acceptRecovery: "unsupported",
     },
     connect: () => Promise.reject(new Error("not here")),
     listen: () =>

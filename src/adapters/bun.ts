@@ -375,6 +375,7 @@ export const bunTransport: Transport = {
     startTlsClient: "native",
     // Bun's upgradeTLS is client-only; the node transport (tcpkit/node) can do it on Bun.
     startTlsServer: "unsupported",
+    acceptRecovery: "native",
   },
   connect(options) {
     const { signal } = options;

@@ -326,6 +326,7 @@ export const denoTransport: Transport = {
     startTlsClient: "native",
     // Deno.startTls is client-only; the node transport (tcpkit/node) can do it on Deno.
     startTlsServer: "unsupported",
+    acceptRecovery: "native",
   },
   async connect(options) {
     const { signal } = options;

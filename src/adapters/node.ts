@@ -34,6 +34,7 @@ function toBytes(chunk: Uint8Array): Uint8Array {
   return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }
 
+const ON_DENO = "Deno" in globalThis;
 const EMPTY = new Uint8Array(0);
 /** Listening on these, a connection's local address is one of the machine's. */
 const WILDCARDS = new Set(["0.0.0.0", "::"]);
@@ -367,6 +368,8 @@ export const nodeTransport: Transport = {
     unix: "native",
     startTlsClient: "native",
     startTlsServer: "native",
+    // Deno's node:net stops accepting for good after EMFILE, without an error event.
+    acceptRecovery: ON_DENO ? "unsupported" : "native",
   },
   connect(options) {
     const { signal } = options;

@@ -149,6 +149,8 @@ export async function runServe(args: string[]): Promise<void> {
     },
   });
   if (values.help) return void console.log(HELP);
+  // Where it listens, the server's own errors and, at the end, the totals are shown even with --quiet.
+  const always = new Logger({ id: values["worker-id"], json: values.json });
   const log = new Logger({
     id: values["worker-id"],
     json: values.json,
@@ -265,15 +267,16 @@ export async function runServe(args: string[]): Promise<void> {
       );
     },
     onError: (error, conn) => {
-      if (!(error instanceof Error && "code" in error)) {
+      // The server's own (failed accepts, a dead listener) are always shown; a connection's
+      // typed errors are in its close line.
+      if (!conn) always.error(error);
+      else if (!(error instanceof Error && "code" in error)) {
         log.error(error, { peer: formatAddr(conn.remoteAddr) });
       }
     },
   });
   ctx.server = server;
   const where = formatAddr(server.addr);
-  // Where it listens and, at the end, the totals are shown even with --quiet.
-  const always = new Logger({ id: values["worker-id"], json: values.json });
   always.info("listening", `${handlerName} server listening on ${where}`, {
     address: where,
     handler: handlerName,
