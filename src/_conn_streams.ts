@@ -91,65 +91,88 @@ export class ConnWritable extends WritableStream<Uint8Array> {
 
 const view = (buffer: Uint8Array, n: number | null) => n === null ? null : buffer.subarray(0, n);
 
-/** pipeTo() between two connections, as the Streams standard's pipe loop behaves. */
-async function pipeConns(
+/**
+ * pipeTo() between two connections, as the Streams standard's pipe loop
+ * behaves. A signal costs one listener for the whole pipe, nothing per chunk:
+ * its abort settles the pipe at once, and the loop stops when the read or
+ * write it waits on settles.
+ */
+function pipeConns(
   readable: ReadableStream<Uint8Array>,
   from: Conn,
   writable: WritableStream<Uint8Array>,
   to: Conn,
-  { preventClose = false, preventAbort = false, preventCancel = false, signal }: PipeOptions,
+  options: PipeOptions,
 ): Promise<void> {
   const reader = readable.getReader();
   const writer = writable.getWriter();
-  let stop: ((reason: unknown) => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => (stop = reject));
-  aborted.catch(() => {});
-  const onAbort = () => stop!(signal!.reason);
-  /** Settles as `promise` does, or rejects once the signal aborts. */
-  const race = <T>(promise: Promise<T>): Promise<T> =>
-    signal ? Promise.race([promise, aborted]) : promise;
-  try {
-    if (signal?.aborted) throw signal.reason;
-    signal?.addEventListener("abort", onAbort, { once: true });
-    const reuse = (from as Conn & { [READS_INTO]: boolean })[READS_INTO];
-    let buffer: Uint8Array | undefined;
-    for (;;) {
-      let chunk: Uint8Array | null;
-      try {
-        chunk = buffer ? view(buffer, await race(from.readInto(buffer))) : await race(from.read());
-      } catch (error) {
-        if (signal?.aborted && error === signal.reason) throw error;
-        // The source failed: abort the destination unless told not to.
-        if (!preventAbort) await writer.abort(error).catch(() => {});
-        throw error;
-      }
-      if (chunk === null) break;
-      try {
-        await race(to.write(chunk));
-        // The buffer is read into again: the destination must be done with it first.
-        if (buffer) await race(to.flush());
-      } catch (error) {
-        if (signal?.aborted && error === signal.reason) throw error;
-        // The destination failed: cancel the source unless told not to.
-        if (!preventCancel) await reader.cancel(error).catch(() => {});
-        throw error;
-      }
-      if (!reuse) continue;
-      if (chunk.length >= PIPE_BUFFER / 4) buffer ??= new Uint8Array(PIPE_BUFFER);
-      else if (chunk.length < PIPE_SMALL) buffer = undefined;
-    }
-    if (!preventClose) await writer.close();
-  } catch (error) {
-    if (signal?.aborted && error === signal.reason) {
-      const actions: Promise<unknown>[] = [];
-      if (!preventAbort) actions.push(writer.abort(error));
-      if (!preventCancel) actions.push(reader.cancel(error));
-      await Promise.allSettled(actions);
-    }
-    throw error;
-  } finally {
-    signal?.removeEventListener("abort", onAbort);
+  const release = () => {
     reader.releaseLock();
     writer.releaseLock();
+  };
+  const { signal, preventAbort = false, preventCancel = false } = options;
+  /** The standard's "shutdown with an action" on abort: then the pipe rejects with the reason. */
+  const shutdown = async (reason: unknown) => {
+    const actions: Promise<unknown>[] = [];
+    if (!preventAbort) actions.push(writer.abort(reason));
+    if (!preventCancel) actions.push(reader.cancel(reason));
+    await Promise.allSettled(actions);
+    release();
+    throw reason;
+  };
+  if (signal === undefined) return pipeLoop(reader, from, writer, to, options).finally(release);
+  if (signal.aborted) return shutdown(signal.reason);
+  const loop = { stopped: false };
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => {
+      loop.stopped = true;
+      shutdown(signal.reason).catch(reject);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    pipeLoop(reader, from, writer, to, options, loop).then(resolve, reject).finally(() => {
+      signal.removeEventListener("abort", onAbort);
+      if (!loop.stopped) release();
+    });
+  });
+}
+
+/** The pipe's read/write loop; it returns quietly once `loop.stopped` (the signal aborted). */
+async function pipeLoop(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  from: Conn,
+  writer: WritableStreamDefaultWriter<Uint8Array>,
+  to: Conn,
+  { preventClose = false, preventAbort = false, preventCancel = false }: PipeOptions,
+  loop = { stopped: false },
+): Promise<void> {
+  const reuse = (from as Conn & { [READS_INTO]: boolean })[READS_INTO];
+  let buffer: Uint8Array | undefined;
+  for (;;) {
+    let chunk: Uint8Array | null;
+    try {
+      chunk = buffer ? view(buffer, await from.readInto(buffer)) : await from.read();
+    } catch (error) {
+      if (loop.stopped) return;
+      // The source failed: abort the destination unless told not to.
+      if (!preventAbort) await writer.abort(error).catch(() => {});
+      throw error;
+    }
+    if (loop.stopped) return;
+    if (chunk === null) break;
+    try {
+      await to.write(chunk);
+      // The buffer is read into again: the destination must be done with it first.
+      if (buffer) await to.flush();
+    } catch (error) {
+      if (loop.stopped) return;
+      // The destination failed: cancel the source unless told not to.
+      if (!preventCancel) await reader.cancel(error).catch(() => {});
+      throw error;
+    }
+    if (loop.stopped) return;
+    if (!reuse) continue;
+    if (chunk.length >= PIPE_BUFFER / 4) buffer ??= new Uint8Array(PIPE_BUFFER);
+    else if (chunk.length < PIPE_SMALL) buffer = undefined;
   }
+  if (!preventClose) await writer.close();
 }

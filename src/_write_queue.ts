@@ -141,18 +141,24 @@ export class WriteQueue {
         : item.bytes.subarray(item.offset, end);
       item.offset = end;
       this.#inFlight = slice.length;
-      this.#watchdog?.arm();
       const sending = this.#host[SEND](slice);
       if (sending !== undefined) {
-        sending.then(() => this.#sent() && this.#pump(), (error) => this.#failed(error));
+        // Only a slice the transport did not take at once waits, and has a deadline.
+        this.#watchdog?.arm();
+        sending.then(() => this.#sentLater() && this.#pump(), (error) => this.#failed(error));
         return;
       }
     } while (this.#sent());
   }
 
+  /** `#sent()` for a slice that waited: its deadline is over. */
+  #sentLater(): boolean {
+    this.#watchdog?.disarm();
+    return this.#sent();
+  }
+
   /** Accounts for the slice the transport took; tells whether more waits. */
   #sent(): boolean {
-    this.#watchdog?.disarm();
     this.#host[SENT](this.#inFlight);
     const item = this.#current;
     // clear() emptied the queue meanwhile.

@@ -5,14 +5,22 @@
  * floor. Prints a table of medians, min-max and ratios, and checks the targets.
  *
  *   node scripts/bench/run.mjs [--quick] [--rounds N] [--only deno,bun,node20,node22,node24]
- *        [--servers raw,tcpkit,each,into,streams,framed,pipeto,pull] [--workloads bulk,pp1,pp100,connrate,idle]
- *        [--no-clients] [--variant NAME=DIR ...] [--json] [--out FILE] [--no-build] [--no-pin]
+ *        [--servers raw,cli,tcpkit,each,into,streams,framed,pipeto,pull] [--workloads bulk,pp1,pp100,connrate,idle]
+ *        [--no-clients] [--compare REF ...] [--variant NAME=DIR ...] [--json] [--out FILE] [--no-build] [--no-pin]
  *
  * --quick is the smoke test (a few seconds per server, figures meaningless); --json
  * prints the whole result as JSON instead of the table; --out writes that JSON to a
  * file as well. --variant NAME=DIR also measures tcpkit from another copy of the
  * repository (a patch under test) as servers tcpkit@NAME, streams@NAME, framed@NAME
  * and client tcpkit@NAME, interleaved with the rest: before and after in one run.
+ * --compare REF does the same for a commit (a branch, a tag, a hash): it is checked
+ * out with git worktree into .build/bench/ref-REF and measured as variant REF.
+ *
+ * The cli server is the command line's echo server started as a user starts it:
+ * `deno run -A mod.ts serve`, `bun run mod.ts serve`, the npm package's bin on Node
+ * (`--port 0`, and `--max-connections 100000` for the idle workload's 10,000
+ * connections), every other option at its default (read and write timeouts, the
+ * per-address limit, the write buffer cap).
  *
  * For each runtime it starts, one at a time, pinned to CPU 0 (taskset): the raw
  * echo server (echo_server.mjs raw), tcpkit's loop echo (tcpkit), tcpkit's Web
@@ -28,7 +36,14 @@
  * build (npm/esm), built first with scripts/build_npm.ts unless --no-build.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { delimiter, dirname, join, resolve } from "node:path";
 import process from "node:process";
@@ -66,12 +81,25 @@ const VARIANTS = argv.flatMap((a, i) => (a === "--variant" ? [argv[i + 1]] : [])
   }
   return { name, dir: resolve(dir) };
 });
+for (const ref of argv.flatMap((a, i) => (a === "--compare" ? [argv[i + 1]] : []))) {
+  VARIANTS.push({ name: ref, dir: checkout(ref) });
+}
+/** A worktree of `ref` in .build/bench/ref-REF (made once, moved to `ref` each run). */
+function checkout(ref) {
+  const dir = join(root, ".build/bench", `ref-${ref.replace(/[^\w.-]/g, "_")}`);
+  const git = (...args) =>
+    execFileSync("git", args, { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
+  if (!existsSync(join(dir, ".git"))) git("worktree", "add", "--detach", dir, ref);
+  else execFileSync("git", ["checkout", "--detach", "--quiet", ref], { cwd: dir });
+  if (!existsSync(join(dir, "node_modules"))) {
+    symlinkSync(join(root, "node_modules"), join(dir, "node_modules"));
+  }
+  return dir;
+}
 /** "" for this tree, then "@NAME" for each variant. */
 const FLAVORS = ["", ...VARIANTS.map((v) => `@${v.name}`)];
-const envFor = (kind) => {
-  const variant = VARIANTS.find((v) => kind.endsWith(`@${v.name}`));
-  return variant ? { TCPKIT_ROOT: variant.dir } : {};
-};
+const treeOf = (kind) => VARIANTS.find((v) => kind.endsWith(`@${v.name}`))?.dir ?? root;
+const envFor = (kind) => (treeOf(kind) === root ? {} : { TCPKIT_ROOT: treeOf(kind) });
 /** The source of a tree's `Conn`: src/conn.ts, and src/conn/ where it is split. */
 function connSource(dir) {
   const split = join(dir, "src/conn");
@@ -174,24 +202,28 @@ function build() {
 
 const pinned = (core, cmd) => (PIN ? ["taskset", "-c", String(core), ...cmd] : cmd);
 
-/** Starts a server and waits for its "port N" line. */
-function startServer(cmd, env = {}) {
+/**
+ * Starts a server and waits for its "port N" line on stdout (or the CLI's
+ * "listening on HOST:PORT" on stderr).
+ */
+function startServer(cmd, env = {}, cwd = root) {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd[0], cmd.slice(1), {
-      cwd: root,
+      cwd,
       stdio: ["pipe", "pipe", "pipe"],
       env: { ...process.env, NO_COLOR: "1", ...env },
     });
     let stdout = "";
     let stderr = "";
+    let started = false;
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
       reject(new Error(`${cmd.join(" ")}: no port within 60 s: ${stderr}`));
     }, 60_000);
-    child.stdout.on("data", (d) => {
-      stdout += d;
-      const match = /port (\d+)/.exec(stdout);
-      if (match) {
+    const onOutput = () => {
+      const match = /port (\d+)/.exec(stdout) ?? /listening on \S+:(\d+)/.exec(stderr);
+      if (match && !started) {
+        started = true;
         clearTimeout(timer);
         resolve({
           pid: child.pid,
@@ -200,8 +232,15 @@ function startServer(cmd, env = {}) {
           stderr: () => stderr,
         });
       }
+    };
+    child.stdout.on("data", (d) => {
+      stdout += d;
+      onOutput();
     });
-    child.stderr.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
+    child.stderr.on("data", (d) => {
+      stderr = (stderr + d).slice(-4000);
+      onOutput();
+    });
     child.on("error", reject);
     child.on("exit", (code) => {
       clearTimeout(timer);
@@ -321,6 +360,13 @@ const C_SERVER = {
   workloads: wanted(ALL),
   cmd: () => [join(out, "epoll_echo")],
 };
+/** The command line as a user starts it on each runtime (the npm package's bin on Node). */
+function cliCommand(runtime, dir) {
+  if (runtime.family === "deno") return [...runtime.cmd, join(dir, "mod.ts")];
+  if (runtime.family === "bun") return [runtime.cmd[0], "run", join(dir, "mod.ts")];
+  return [...runtime.cmd, join(dir, "npm/bin/tcpkit.js")];
+}
+const CLI_OPTIONS = ["--port", "0", "--max-connections", "100000"];
 /** The servers: the C floor, then per runtime. */
 const SERVERS = [C_SERVER];
 for (const r of RUNTIMES) {
@@ -338,6 +384,17 @@ for (const r of RUNTIMES) {
   };
   add("raw", ALL);
   for (const flavor of FLAVORS) {
+    if (!ONLY_SERVERS || ONLY_SERVERS.includes("cli")) {
+      const dir = treeOf(flavor);
+      SERVERS.push({
+        id: `${r.name}/cli${flavor}`,
+        runtime: r.name,
+        kind: `cli${flavor}`,
+        workloads: wanted(ALL),
+        cmd: () => [...cliCommand(r, dir), "serve", ...CLI_OPTIONS],
+        cwd: dir,
+      });
+    }
     add("tcpkit", ALL, flavor);
     if (INTO_FLAVORS.includes(flavor)) add("into", ["bulk"], flavor);
     if (EACH_FLAVORS.includes(flavor)) add("each", ["bulk", "pp1", "pp100", "idle"], flavor);
@@ -370,7 +427,7 @@ function keep(where, id, workload, result, round) {
 /** Starts a server pinned to CPU 0 and warms its JIT; null (and failures kept) if it cannot start. */
 async function startWarm(server, where = results) {
   try {
-    const s = await startServer(pinned(0, server.cmd()), server.env);
+    const s = await startServer(pinned(0, server.cmd()), server.env, server.cwd);
     await loadgen("pingpong", s.port, s.pid, ["--conns", 100, "--duration", P.warmup * 3]);
     if (server.workloads.includes("bulk")) {
       await loadgen("bulk", s.port, s.pid, ["--bytes", Math.min(P.bulkBytes, 32 << 20)]);
@@ -437,7 +494,7 @@ async function measureIdle(server) {
   if (!server.workloads.includes("idle")) return;
   let s;
   try {
-    s = await startServer(pinned(0, server.cmd()), server.env);
+    s = await startServer(pinned(0, server.cmd()), server.env, server.cwd);
     keep(results, server.id, "idle", await WORKLOADS.idle.run(s), "idle");
   } catch (error) {
     keep(results, server.id, "idle", { ok: false, error: error.message }, "idle");
@@ -642,6 +699,15 @@ function targetsOf(r, flavor, check) {
   const id = (k) => `${r.name}/${["raw", "pipeto", "pull"].includes(k) ? k : `${k}${flavor}`}`;
   const q = (a, b, w, m) => pairedRatio(results, id(a), id(b), w, m)?.median ?? null;
   const name = `${r.name}${flavor}`;
+  // The command line's echo, as users start it (issue 24).
+  const cliFloor = r.family === "deno" ? 0.95 : 0.9;
+  check(
+    `${name}: CLI echo/raw ping-pong 100 conns`,
+    q("cli", "raw", "pp100", "msgps"),
+    ">=",
+    cliFloor,
+  );
+  check(`${name}: CLI echo/raw ping-pong 1 conn`, q("cli", "raw", "pp1", "msgps"), ">=", cliFloor);
   check(`${name}: tcpkit/raw bulk`, q("tcpkit", "raw", "bulk", "gbps"), ">=", 0.95);
   // The same target for the loop that reuses one buffer, as the raw servers do.
   check(`${name}: readInto loop/raw bulk`, q("into", "raw", "bulk", "gbps"), ">=", 0.95);
@@ -721,6 +787,7 @@ function report(meta) {
     lines.push(`${r.name} (${r.version})`);
     const rows = serverRows(r.name);
     for (const f of FLAVORS) {
+      rows.push(ratioRow(r.name, `cli${f}`, "raw", `cli${f} / raw`));
       rows.push(ratioRow(r.name, `tcpkit${f}`, "raw", `tcpkit${f} / raw`));
       rows.push(ratioRow(r.name, `tcpkit${f}`, "pull", `tcpkit${f} / pull`));
       rows.push(ratioRow(r.name, `into${f}`, "raw", `into${f} / raw`));
@@ -733,7 +800,7 @@ function report(meta) {
       rows.push(ratioRow(r.name, `framed${f}`, `tcpkit${f}`, `framed${f} / tcpkit${f}`));
     }
     for (const f of FLAVORS.slice(1)) {
-      for (const k of ["tcpkit", "into", "each", "streams", "framed"]) {
+      for (const k of ["cli", "tcpkit", "into", "each", "streams", "framed"]) {
         rows.push(ratioRow(r.name, `${k}${f}`, k, `${k}${f} / ${k}`));
       }
     }
