@@ -129,10 +129,17 @@ function pipeConns(
       shutdown(signal.reason).catch(reject);
     };
     signal.addEventListener("abort", onAbort, { once: true });
-    pipeLoop(reader, from, writer, to, options, loop).then(resolve, reject).finally(() => {
+    // Once stopped, the abort's shutdown settles the pipe, whatever the loop saw.
+    const settle = (outcome: () => void) => {
       signal.removeEventListener("abort", onAbort);
-      if (!loop.stopped) release();
-    });
+      if (loop.stopped) return;
+      release();
+      outcome();
+    };
+    pipeLoop(reader, from, writer, to, options, loop).then(
+      () => settle(resolve),
+      (error) => settle(() => reject(error)),
+    );
   });
 }
 

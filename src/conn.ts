@@ -743,7 +743,11 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
         this.#checkReadBuffer();
         read.arrived = false;
         this.#request(read);
-        if (!read.arrived) return void (read.looping = false);
+        if (!read.arrived) {
+          read.looping = false;
+          if (this.#inflight === read) this.#readDog?.armOnce();
+          return;
+        }
         bytes = read.next;
       }
     } catch (error) {
@@ -760,11 +764,12 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
     const buffered = loop.decoder === undefined ? this.#buffer.shift() : undefined;
     if (buffered !== undefined) return loop.chunk(buffered, true);
     if (this.#eof) return loop.chunk(null, true);
-    // A chunk's deadline is its own; a frame's covers every chunk it takes.
-    if (loop.decoder === undefined) this.#readDog?.arm();
-    else this.#readDog?.armOnce();
     this.#inflight = loop;
     this.#raw.read(loop);
+    // Only a read left waiting has a deadline: a chunk's is its own, a frame's covers its chunks.
+    if (this.#inflight !== loop || this.#readDog === undefined) return;
+    if (loop.decoder === undefined) this.#readDog.arm();
+    else this.#readDog.armOnce();
   }
 
   /** For {@linkcode EachLoop}: a chunk from the transport, accounted for (buffered for frames). @internal */
@@ -890,12 +895,19 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
     into?: Uint8Array,
   ): Promise<never> {
     this.#reading = true;
-    this.#readDog?.arm();
-    return new Promise((resolve, reject) =>
-      this.#request(
-        new PendingRead(this, decoder, asResult, resolve as (value: unknown) => void, reject, into),
-      )
-    );
+    return new Promise((resolve, reject) => {
+      const read = new PendingRead(
+        this,
+        decoder,
+        asResult,
+        resolve as (v: unknown) => void,
+        reject,
+        into,
+      );
+      this.#request(read);
+      // One deadline for the whole read, from when it first waits: one answered at once has none.
+      if (this.#inflight === read) this.#readDog?.arm();
+    });
   }
 
   /** Asks the transport for bytes; into `readInto()`'s buffer when set (nothing is buffered then). */

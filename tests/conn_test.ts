@@ -17,7 +17,8 @@ import {
   serve,
   TimeoutError,
 } from "../mod.ts";
-import { concat, pseudoRandomBytes, rss, RUNTIME, sha256, sleep } from "./_helpers.ts";
+import { concat, pseudoRandomBytes, rss, RUNTIME, sha256, sleep, within } from "./_helpers.ts";
+import { transportsHere } from "./_transports.ts";
 import { spawnPython } from "./_python.ts";
 
 const echo = (conn: Conn) => conn.readable.pipeTo(conn.writable);
@@ -401,3 +402,77 @@ describe("server lifecycle", () => {
     assert.equal((errors[0] as Error).message, "boom");
   });
 });
+
+for (const transport of transportsHere()) {
+  describe(`pipeTo() between connections with a signal (${transport.name} transport)`, () => {
+    /**
+     * A server whose handler echoes through `pipeTo()` until the test aborts
+     * the pipe, then says "bye" and closes, if it can.
+     */
+    async function pipeServer(options: { preventAbort?: boolean; preventCancel?: boolean }) {
+      const controller = new AbortController();
+      let ended!: (outcome: unknown) => void;
+      const outcome = new Promise<unknown>((resolve) => (ended = resolve));
+      const server = await serve({
+        transport,
+        port: 0,
+        handler: async (conn) => {
+          await conn.readable.pipeTo(conn.writable, { signal: controller.signal, ...options })
+            .then(() => ended("resolved"), ended);
+          await conn.write("bye");
+        },
+      });
+      return { server, controller, outcome };
+    }
+
+    test("an abort while the pipe waits on a read rejects with the reason and aborts the connection", async () => {
+      const { server, controller, outcome } = await pipeServer({});
+      await using _ = server;
+      await using conn = await connect({ transport, port: server.addr.port });
+      await conn.write("one");
+      assert.equal(new TextDecoder().decode((await conn.read())!), "one");
+      const reason = new Error("stop piping");
+      controller.abort(reason);
+      assert.equal(await within(outcome, 5000, "the pipe to settle"), reason);
+      // The destination was aborted: no "bye", the connection ends.
+      const rest = await within(readAll(conn).catch(() => new Uint8Array(0)), 5000, "the end");
+      assert.equal(new TextDecoder().decode(rest), "");
+    });
+
+    test("with preventAbort and preventCancel the connection stays usable after the abort", async () => {
+      const { server, controller, outcome } = await pipeServer({
+        preventAbort: true,
+        preventCancel: true,
+      });
+      await using _ = server;
+      await using conn = await connect({ transport, port: server.addr.port });
+      await conn.write("one");
+      assert.equal(new TextDecoder().decode((await conn.read())!), "one");
+      const reason = new Error("stop piping");
+      controller.abort(reason);
+      assert.equal(await within(outcome, 5000, "the pipe to settle"), reason);
+      const rest = await within(readAll(conn), 5000, "bye and the end");
+      assert.equal(new TextDecoder().decode(rest), "bye");
+    });
+
+    test("a signal aborted before the pipe starts rejects at once and writes nothing", async () => {
+      await using server = await serve({
+        transport,
+        port: 0,
+        handler: async (conn) => {
+          const signal = AbortSignal.abort(new Error("too late"));
+          const error = await conn.readable.pipeTo(conn.writable, {
+            signal,
+            preventAbort: true,
+            preventCancel: true,
+          }).catch((e) => e);
+          await conn.write(error === signal.reason ? "rejected" : `unexpected: ${error}`);
+        },
+      });
+      await using conn = await connect({ transport, port: server.addr.port });
+      await conn.write("one");
+      const rest = await within(readAll(conn), 5000, "the reply");
+      assert.equal(new TextDecoder().decode(rest), "rejected");
+    });
+  });
+}
