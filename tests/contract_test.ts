@@ -23,7 +23,6 @@ import {
 import { concat, RUNTIME } from "./_helpers.ts";
 import { ADDR, scripted } from "./_scripted.ts";
 
-const bytes = (text: string) => new TextEncoder().encode(text);
 const text = (data: Uint8Array | null) => data === null ? null : new TextDecoder().decode(data);
 
 for (const sync of [true, false]) {
