@@ -7,7 +7,7 @@
 import { formatAddr } from "./_address.ts";
 import { Watchdog } from "./_watchdog.ts";
 import { SEND, SEND_FAILED, SENT, WriteQueue, type WriteQueueHost } from "./_write_queue.ts";
-import { ConnReadable, ConnWritable, READS_INTO } from "./_conn_streams.ts";
+import { ConnReadable, ConnWritable, ON_ABORT, READS_INTO } from "./_conn_streams.ts";
 import {
   CHUNK_ARRIVED,
   DECODE_FRAME,
@@ -158,6 +158,8 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
   #writable: WritableStream<Uint8Array> | undefined;
   /** Made on first use: most connections never need one. */
   #controller: AbortController | undefined;
+  /** Called when `signal` aborts, in place of listeners on it ({@linkcode onAbort}). */
+  #onAbort: (() => void)[] | undefined;
   #bytesRead = 0;
   #bytesWritten = 0;
   #maxWriteBuffer: number;
@@ -661,7 +663,22 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
    */
   requestEnd(reason: unknown): void {
     this.#controller ??= new AbortController();
-    if (!this.#controller.signal.aborted) this.#controller.abort(reason);
+    if (this.#controller.signal.aborted) return;
+    this.#controller.abort(reason);
+    const waiting = this.#onAbort;
+    this.#onAbort = undefined;
+    for (const fn of waiting ?? []) fn();
+  }
+
+  /** @internal See {@linkcode onAbort}: `undefined` unless `signal` is this connection's own. */
+  [ON_ABORT](signal: AbortSignal, fn: () => void): (() => void) | undefined {
+    if (signal !== this.#controller?.signal || signal.aborted) return undefined;
+    const waiting = this.#onAbort ??= [];
+    waiting.push(fn);
+    return () => {
+      const i = waiting.indexOf(fn);
+      if (i >= 0) waiting.splice(i, 1);
+    };
   }
 
   /** The bytes the peer sends, as a Web Stream (pulled only while read). */

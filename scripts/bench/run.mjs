@@ -6,9 +6,11 @@
  *
  *   node scripts/bench/run.mjs [--quick] [--rounds N] [--only deno,bun,node20,node22,node24]
  *        [--servers raw,cli,tcpkit,each,into,streams,framed,pipeto,pull] [--workloads bulk,pp1,pp100,connrate,idle]
- *        [--no-clients] [--compare REF ...] [--variant NAME=DIR ...] [--json] [--out FILE] [--no-build] [--no-pin]
+ *        [--duration S] [--no-clients] [--compare REF ...] [--variant NAME=DIR ...] [--json] [--out FILE] [--no-build] [--no-pin]
  *
- * --quick is the smoke test (a few seconds per server, figures meaningless); --json
+ * --quick is the smoke test (a few seconds per server, figures meaningless); --duration S
+ * sets each ping-pong and bulk measurement's length (0.4 s by default; longer rounds
+ * smooth a noisy machine); --json
  * prints the whole result as JSON instead of the table; --out writes that JSON to a
  * file as well. --variant NAME=DIR also measures tcpkit from another copy of the
  * repository (a patch under test) as servers tcpkit@NAME, streams@NAME, framed@NAME
@@ -142,6 +144,7 @@ const P = QUICK
     clientWarmup: "200ms",
   };
 P.rounds = Number(value("--rounds", P.rounds));
+P.duration = Number(value("--duration", P.duration));
 P.clientRounds = Number(value("--client-rounds", P.clientRounds));
 
 function which(name) {

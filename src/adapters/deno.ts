@@ -22,6 +22,7 @@ import type {
   RawListener,
   ReadHandler,
   Support,
+  TlsClientOptions,
   Transport,
 } from "../transport.ts";
 import { bindTransport, type BoundApi } from "../bind.ts";
@@ -143,171 +144,261 @@ async function writeRest(conn: DenoConn, bytes: Uint8Array, offset: number): Pro
   while (offset < bytes.length) offset += await conn.write(bytes.subarray(offset));
 }
 
-function wrapConn(conn: DenoConn, tlsContext?: string): RawConn {
-  const localAddr = toAddr(conn.localAddr);
-  const remoteAddr = toAddr(conn.remoteAddr);
-  const peer = remoteAddr.transport === "unix"
-    ? "unix socket"
-    : `${remoteAddr.hostname}:${remoteAddr.port}`;
-  let size = MIN_READ;
-  let slab = new Uint8Array(0);
-  let used = 0;
-  let closed = false;
-  /** A read waits: it will see the socket gone, no probe is needed. */
-  let reading = false;
+/**
+ * A Deno socket as a {@linkcode RawConn}. A class, not an object of
+ * closures: its methods are shared, so an idle connection holds its state
+ * and nothing more (the closures were ~1 KB of each).
+ */
+class DenoRawConn implements RawConn, Probed {
+  readonly localAddr: Addr;
+  readonly remoteAddr: Addr;
+  /** TLS only: see {@linkcode RawConn.handshake}. */
+  handshake: (() => Promise<{ alpnProtocol: string | null }>) | undefined;
+  #conn: DenoConn;
+  #peer: string;
+  #size = MIN_READ;
+  #slab = new Uint8Array(0);
+  #used = 0;
+  #closed = false;
+  /** The read that waits (it will see the socket gone, no probe is needed), and where it reads. */
+  #reader: ReadHandler | undefined;
+  #buffer: Uint8Array = EMPTY;
+  /** Whether the read waiting is a `readInto()`: its bytes stay in the caller's buffer. */
+  #into = false;
   /** A probe's zero-length write in flight (`Deno.startTls` must wait for it). */
-  let probing: Promise<void> | undefined;
+  #probing: Promise<void> | undefined;
   /** Told when a read, a write or a probe finds the socket gone. */
-  let watcher: CloseWatcher | undefined;
-  const failure = (error: unknown, what: string) =>
-    closed
-      ? new ConnectionClosedError(`Cannot ${what}: the connection is closed`)
-      : toTcpError(error, `${what} ${peer}`);
-  /** Tells the watcher, once, that the socket is gone; returns the error. */
-  const gone = (error: Error | undefined) => {
-    const w = watcher;
-    watcher = undefined;
-    SWEEP.delete(probed);
-    w?.socketClosed(closed ? undefined : error);
-    return error!;
+  #watcher: CloseWatcher | undefined;
+
+  /** @param conn The socket. @param tlsContext For a TLS socket: what its handshake errors say. */
+  constructor(conn: DenoConn, tlsContext?: string) {
+    this.#conn = conn;
+    this.localAddr = toAddr(conn.localAddr);
+    const remote = this.remoteAddr = toAddr(conn.remoteAddr);
+    this.#peer = remote.transport === "unix" ? "unix socket" : `${remote.hostname}:${remote.port}`;
+    if (tlsContext !== undefined) {
+      this.handshake = async () => {
+        try {
+          return await conn.handshake!();
+        } catch (error) {
+          throw toTlsError(error, tlsContext);
+        }
+      };
+    }
+  }
+
+  read(reader: ReadHandler): void {
+    const size = this.#size;
+    if (this.#slab.length - this.#used < size) {
+      this.#slab = new Uint8Array(size < SLAB_MIN ? size : size * SLABS);
+      this.#used = 0;
+    }
+    const slab = this.#slab;
+    this.#start(
+      reader,
+      this.#used === 0 && slab.length === size
+        ? slab
+        : slab.subarray(this.#used, this.#used + size),
+      false,
+    );
+  }
+
+  readInto(buffer: Uint8Array, reader: ReadHandler): void {
+    this.#start(reader, buffer, true);
+  }
+
+  #start(reader: ReadHandler, buffer: Uint8Array, into: boolean): void {
+    this.#reader = reader;
+    this.#buffer = buffer;
+    this.#into = into;
+    this.#conn.read(buffer).then(this.#readDone, this.#readFailed);
+  }
+
+  #readDone = (n: number | null): void => {
+    const reader = this.#reader!;
+    const buffer = this.#buffer;
+    this.#reader = undefined;
+    this.#buffer = EMPTY;
+    if (n === null) reader.chunk(null);
+    else if (this.#into) reader.chunk(buffer.subarray(0, n));
+    else reader.chunk(this.#received(buffer, n));
   };
-  const probed: Probed = {
-    probe() {
-      if (reading || probing) return;
-      probing = conn.write(EMPTY).then(
-        () => void (probing = undefined),
-        (error) => {
-          probing = undefined;
-          gone(failure(error, "use"));
-        },
-      );
-    },
+
+  #readFailed = (error: unknown): void => {
+    const reader = this.#reader!;
+    this.#reader = undefined;
+    this.#buffer = EMPTY;
+    reader.error(this.#gone(this.#failure(error, "read from")));
   };
-  const fail = (error: unknown, what: string) => {
-    throw gone(failure(error, what));
-  };
-  const readFailed = (reader: ReadHandler) => (error: unknown) => {
-    reading = false;
-    reader.error(gone(failure(error, "read from")));
-  };
-  /** The bytes a read of `n` into `buffer` brought, sized for the next read. */
-  const received = (buffer: Uint8Array, n: number | null): Uint8Array | null => {
-    if (n === null) return null;
+
+  /** The `n` bytes a read into `buffer` brought, sized for the next read. */
+  #received(buffer: Uint8Array, n: number): Uint8Array {
     // Grow when a read fills the buffer; shrink when reads are small again.
-    if (n === size) size = Math.min(size * 2, MAX_READ);
-    else if (n < size / 4) size = Math.max(size / 2, MIN_READ);
+    if (n === this.#size) this.#size = Math.min(n * 2, MAX_READ);
+    else if (n < this.#size / 4) this.#size = Math.max(this.#size / 2, MIN_READ);
     if (n <= COPY_MAX) {
       const bytes = allocate(n);
       bytes.set(n === buffer.length ? buffer : buffer.subarray(0, n));
       return bytes;
     }
-    used += n;
+    this.#used += n;
     return n === buffer.length ? buffer : buffer.subarray(0, n);
-  };
-  return {
-    localAddr,
-    remoteAddr,
-    read(reader: ReadHandler) {
-      if (slab.length - used < size) {
-        slab = new Uint8Array(size < SLAB_MIN ? size : size * SLABS);
-        used = 0;
-      }
-      const buffer = used === 0 && slab.length === size ? slab : slab.subarray(used, used + size);
-      reading = true;
-      conn.read(buffer).then((n) => {
-        reading = false;
-        reader.chunk(received(buffer, n));
-      }, readFailed(reader));
-    },
-    readInto(buffer: Uint8Array, reader: ReadHandler) {
-      reading = true;
-      conn.read(buffer).then((n) => {
-        reading = false;
-        reader.chunk(n === null ? null : buffer.subarray(0, n));
-      }, readFailed(reader));
-    },
-    write(bytes) {
-      // One promise when the runtime takes every byte at once (the usual case).
-      return conn.write(bytes).then(
-        (n) =>
-          n < bytes.length
-            ? writeRest(conn, bytes, n).catch((e) => fail(e, "write to"))
-            : undefined,
-        (error) => fail(error, "write to"),
-      );
-    },
-    async closeWrite() {
-      // A zero-length write after FIN fails (EPIPE): no more probes.
-      SWEEP.delete(probed);
+  }
+
+  write(bytes: Uint8Array): Promise<void> {
+    // One promise when the runtime takes every byte at once (the usual case).
+    return this.#conn.write(bytes).then(
+      (n) =>
+        n < bytes.length
+          ? writeRest(this.#conn, bytes, n).catch((e) => this.#fail(e, "write to"))
+          : undefined,
+      (error) => this.#fail(error, "write to"),
+    );
+  }
+
+  async closeWrite(): Promise<void> {
+    // A zero-length write after FIN fails (EPIPE): no more probes.
+    SWEEP.delete(this);
+    try {
+      await this.#conn.closeWrite();
+    } catch (error) {
+      this.#fail(error, "close writing to");
+    }
+  }
+
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
       try {
-        await conn.closeWrite();
-      } catch (error) {
-        fail(error, "close writing to");
-      }
-    },
-    close() {
-      if (!closed) {
-        closed = true;
-        try {
-          conn.close();
-        } catch { /* already closed by the runtime */ }
-        gone(undefined);
-      }
-      return Promise.resolve();
-    },
-    abort() {
-      void this.close();
-    },
-    watch(w) {
-      watcher = w;
-      if (!closed) SWEEP.add(probed);
-    },
-    setNoDelay: (on) => conn.setNoDelay?.(on),
-    // Deno 2.9 takes no delay (op_set_keepalive is on/off): the system's applies, 2 h on
-    // Linux. The node transport on Deno honours it. TLS connections have no setKeepAlive.
-    setKeepAlive: (on) => conn.setKeepAlive?.(on),
-    ref: () => conn.ref(),
-    unref: () => conn.unref(),
-    unrefTimer: (timer) => deno().unrefTimer(timer as unknown as number),
-    startTlsServer() {
-      const version = (globalThis as unknown as { Deno?: { version?: { deno?: string } } }).Deno
-        ?.version?.deno;
-      return Promise.reject(
-        new UnsupportedError(
-          `Cannot start TLS as the server on Deno ${version}: Deno.startTls is client-only; ` +
-            `serve with the node transport (tcpkit/node), which runs on Deno's node:tls`,
-        ),
-      );
-    },
-    // Deno reads only when asked, so no plaintext waits here: the core checks its own buffer.
-    async startTls(options) {
-      // Deno.startTls refuses a socket with an operation pending.
-      SWEEP.delete(probed);
-      await probing;
-      let raw: RawConn | undefined;
-      try {
-        const secure = await deno().startTls(conn, {
-          hostname: options.serverName ?? options.hostname,
-          caCerts: options.caCerts ? [...options.caCerts] : undefined,
-          alpnProtocols: options.alpn ? [...options.alpn] : undefined,
-        });
-        raw = wrapConn(secure, `start TLS with ${peer}`);
-        const { alpnProtocol } = await raw.handshake!();
-        return { ...raw, handshake: () => Promise.resolve({ alpnProtocol }) };
-      } catch (error) {
-        // The socket is TLS's now: a failed upgrade ends it, and the watcher hears why.
-        raw?.abort();
-        throw gone(toTlsError(error, `start TLS with ${peer}`));
-      }
-    },
-    handshake: tlsContext === undefined ? undefined : async () => {
-      try {
-        return await conn.handshake!();
-      } catch (error) {
-        throw toTlsError(error, tlsContext);
-      }
-    },
-  };
+        this.#conn.close();
+      } catch { /* already closed by the runtime */ }
+      this.#gone(undefined);
+    }
+    return Promise.resolve();
+  }
+
+  abort(): void {
+    void this.close();
+  }
+
+  watch(watcher: CloseWatcher): void {
+    this.#watcher = watcher;
+    if (!this.#closed) SWEEP.add(this);
+  }
+
+  /** The sweep's check: a zero-length write, unless a read waits (it will see the socket gone). */
+  probe(): void {
+    if (this.#reader || this.#probing) return;
+    this.#probing = this.#conn.write(EMPTY).then(
+      () => void (this.#probing = undefined),
+      (error) => {
+        this.#probing = undefined;
+        this.#gone(this.#failure(error, "use"));
+      },
+    );
+  }
+
+  setNoDelay(on: boolean): void {
+    this.#conn.setNoDelay?.(on);
+  }
+
+  // Deno 2.9 takes no delay (op_set_keepalive is on/off): the system's applies, 2 h on
+  // Linux. The node transport on Deno honours it. TLS connections have no setKeepAlive.
+  setKeepAlive(on: boolean): void {
+    this.#conn.setKeepAlive?.(on);
+  }
+
+  ref(): void {
+    this.#conn.ref();
+  }
+
+  unref(): void {
+    this.#conn.unref();
+  }
+
+  unrefTimer(timer: ReturnType<typeof setTimeout>): void {
+    deno().unrefTimer(timer as unknown as number);
+  }
+
+  startTlsServer(): Promise<RawConn> {
+    const version = (globalThis as unknown as { Deno?: { version?: { deno?: string } } }).Deno
+      ?.version?.deno;
+    return Promise.reject(
+      new UnsupportedError(
+        `Cannot start TLS as the server on Deno ${version}: Deno.startTls is client-only; ` +
+          `serve with the node transport (tcpkit/node), which runs on Deno's node:tls`,
+      ),
+    );
+  }
+
+  // Deno reads only when asked, so no plaintext waits here: the core checks its own buffer.
+  async startTls(options: TlsClientOptions & { readonly hostname: string }): Promise<RawConn> {
+    // Deno.startTls refuses a socket with an operation pending.
+    SWEEP.delete(this);
+    await this.#probing;
+    const context = `start TLS with ${this.#peer}`;
+    let raw: DenoRawConn | undefined;
+    try {
+      const secure = await deno().startTls(this.#conn, {
+        hostname: options.serverName ?? options.hostname,
+        caCerts: options.caCerts ? [...options.caCerts] : undefined,
+        alpnProtocols: options.alpn ? [...options.alpn] : undefined,
+      });
+      raw = new DenoRawConn(secure, context);
+      await raw.#handshakeDone();
+      return raw;
+    } catch (error) {
+      // The socket is TLS's now: a failed upgrade ends it, and the watcher hears why.
+      raw?.abort();
+      throw this.#gone(toTlsError(error, context));
+    }
+  }
+
+  /** Completes the handshake now; later calls report its outcome. */
+  async #handshakeDone(): Promise<void> {
+    const { alpnProtocol } = await this.handshake!();
+    this.handshake = () => Promise.resolve({ alpnProtocol });
+  }
+
+  #failure(error: unknown, what: string): Error {
+    return this.#closed
+      ? new ConnectionClosedError(`Cannot ${what}: the connection is closed`)
+      : toTcpError(error, `${what} ${this.#peer}`);
+  }
+
+  #fail(error: unknown, what: string): never {
+    throw this.#gone(this.#failure(error, what));
+  }
+
+  /** Tells the watcher, once, that the socket is gone; returns the error. */
+  #gone<E extends Error | undefined>(error: E): E {
+    const watcher = this.#watcher;
+    this.#watcher = undefined;
+    SWEEP.delete(this);
+    watcher?.socketClosed(this.#closed ? undefined : error);
+    return error;
+  }
+
+  /**
+   * A client's TLS socket whose handshake `connect` races against its signal.
+   *
+   * @param secure The TLS socket. @param context What its errors say.
+   * @param aborted Rejects when the attempt is given up.
+   */
+  static async handshaken(
+    secure: DenoConn,
+    context: string,
+    aborted: Promise<never>,
+  ): Promise<RawConn> {
+    const raw = new DenoRawConn(secure, context);
+    try {
+      await Promise.race([raw.#handshakeDone(), aborted]);
+      return raw;
+    } catch (error) {
+      raw.abort();
+      throw error;
+    }
+  }
 }
 
 /** The transport on Deno's native sockets. */
@@ -332,11 +423,11 @@ export const denoTransport: Transport = {
     const { signal } = options;
     try {
       if (options.path !== undefined) {
-        return wrapConn(await deno().connect({ transport: "unix", path: options.path }));
+        return new DenoRawConn(await deno().connect({ transport: "unix", path: options.path }));
       }
       const { hostname, port, tls } = options;
       const conn = await deno().connect({ hostname, port, signal });
-      if (!tls) return wrapConn(conn);
+      if (!tls) return new DenoRawConn(conn);
       // Deno's TLS handshake takes no signal: an abort closes the socket and rejects at once.
       let socket: { close(): void } = conn;
       let given = false;
@@ -361,14 +452,9 @@ export const denoTransport: Transport = {
       });
       // A TLS socket that comes after the attempt was given up is closed at once.
       starting.then((secure) => given ? secure.close() : void (socket = secure), () => {});
-      let raw: RawConn | undefined;
       try {
-        raw = wrapConn(await Promise.race([starting, aborted]), `connect to ${hostname}:${port}`);
-        const { alpnProtocol } = await Promise.race([raw.handshake!(), aborted]);
-        return { ...raw, handshake: () => Promise.resolve({ alpnProtocol }) };
-      } catch (error) {
-        raw?.abort();
-        throw error;
+        const secure = await Promise.race([starting, aborted]);
+        return await DenoRawConn.handshaken(secure, `connect to ${hostname}:${port}`, aborted);
       } finally {
         // What the attempt was given covers the attempt only.
         signal?.removeEventListener("abort", giveUp);
@@ -410,7 +496,7 @@ export const denoTransport: Transport = {
             const next = listener.accept();
             accepting = next.catch(() => {});
             const conn = await next;
-            return wrapConn(
+            return new DenoRawConn(
               conn,
               options.tls ? `accept TLS on ${describeTarget(options)}` : undefined,
             );

@@ -7,29 +7,32 @@
  *
  * @module
  */
+import { onAbort } from "../../_conn_streams.ts";
+import type { Conn } from "../../conn.ts";
 
 /**
  * Iterates `source` until it ends or `signal` aborts, whichever comes first.
  *
  * @example Echo until the server shuts down
  * ```ts ignore
- * for await (const chunk of untilEnd(conn, conn.signal)) await conn.write(chunk);
+ * for await (const chunk of untilEnd(conn, conn.signal, conn)) await conn.write(chunk);
  * ```
  *
  * @param source What to iterate (a connection's chunks, lines or messages).
  * @param signal Ends the iteration when aborted.
+ * @param conn The connection whose own `signal` it may be (then it costs no listener).
  * @returns The items, until the end or the abort.
  */
 export async function* untilEnd<T>(
   source: AsyncIterable<T>,
   signal: AbortSignal,
+  conn?: Conn,
 ): AsyncGenerator<T> {
   const iterator = source[Symbol.asyncIterator]();
   // Ends the item awaited now; set per item, so that no promise outlives its item
   // (racing every item against one long-lived promise kept each one reachable).
   let stop: (() => void) | undefined;
-  const onAbort = () => stop?.();
-  signal.addEventListener("abort", onAbort, { once: true });
+  const stopListening = onAbort(signal, () => stop?.(), conn);
   try {
     while (!signal.aborted) {
       const result = await new Promise<IteratorResult<T>>((resolve, reject) => {
@@ -42,7 +45,7 @@ export async function* untilEnd<T>(
       yield result.value;
     }
   } finally {
-    signal.removeEventListener("abort", onAbort);
+    stopListening();
   }
 }
 
@@ -54,24 +57,28 @@ export async function* untilEnd<T>(
  *
  * @example Echo from the runtime's data callback until the server shuts down
  * ```ts ignore
- * await untilAborted(conn.forEach((chunk) => conn.write(chunk)), conn.signal);
+ * await untilAborted(conn.forEach((chunk) => conn.write(chunk)), conn.signal, conn);
  * ```
  *
  * @param loop The loop.
  * @param signal Ends the wait when aborted.
+ * @param conn The connection whose own `signal` it may be (then it costs no listener).
  * @returns Settles when the loop does or the signal aborts.
  */
-export function untilAborted(loop: Promise<void>, signal: AbortSignal): Promise<void> {
+export function untilAborted(
+  loop: Promise<void>,
+  signal: AbortSignal,
+  conn?: Conn,
+): Promise<void> {
   if (signal.aborted) {
     loop.catch(() => {});
     return Promise.resolve();
   }
   return new Promise((resolve, reject) => {
-    const onAbort = () => {
+    const stopListening = onAbort(signal, () => {
       loop.catch(() => {});
       resolve();
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-    loop.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+    }, conn);
+    loop.then(resolve, reject).finally(stopListening);
   });
 }

@@ -51,7 +51,7 @@ export function chatHandler(ctx: HandlerContext): Handler {
     broadcast(conn, `* ${name} joined\n`);
     let said = "left";
     try {
-      for await (const { text } of untilEnd(messages(conn, ctx, "line"), conn.signal)) {
+      for await (const { text } of untilEnd(messages(conn, ctx, "line"), conn.signal, conn)) {
         const line = text.trim();
         if (line === "quit" || line === "/quit") {
           said = "quit";

@@ -10,7 +10,7 @@ import { untilEnd } from "./_until_end.ts";
 /** @param ctx The handler context. @returns The handler. */
 export function discardHandler(ctx: HandlerContext): Handler {
   return async (conn) => {
-    for await (const message of untilEnd(messages(conn, ctx), conn.signal)) {
+    for await (const message of untilEnd(messages(conn, ctx), conn.signal, conn)) {
       if (ctx.print || ctx.hex) await printMessage(conn, message, ctx);
     }
   };

@@ -26,9 +26,9 @@ export function echoHandler(ctx: HandlerContext): Handler {
           });
       }
       // Each chunk is answered from the runtime's data callback, with no promise per read.
-      return untilAborted(conn.forEach((chunk) => conn.write(chunk)), signal);
+      return untilAborted(conn.forEach((chunk) => conn.write(chunk)), signal, conn);
     }
-    for await (const message of untilEnd(messages(conn, ctx), conn.signal)) {
+    for await (const message of untilEnd(messages(conn, ctx), conn.signal, conn)) {
       if (ctx.print || ctx.hex) await printMessage(conn, message, ctx);
       await conn.write(message.bytes);
     }

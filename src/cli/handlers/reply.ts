@@ -13,7 +13,7 @@ import { untilEnd } from "./_until_end.ts";
 export function replyHandler(ctx: HandlerContext): Handler {
   const reply = ctx.encoding.encoder.encode(ctx.text);
   return async (conn) => {
-    for await (const message of untilEnd(messages(conn, ctx), conn.signal)) {
+    for await (const message of untilEnd(messages(conn, ctx), conn.signal, conn)) {
       await printMessage(conn, message, ctx);
       await conn.write(reply);
       if (ctx.closeAfterReply) return;
