@@ -141,6 +141,8 @@ export interface ServerStats {
 
 /** The pause after a failed accept: doubles from `first` up to `max`. */
 const ACCEPT_PAUSE_MS = { first: 5, max: 1000 };
+/** At a limit, how long the accept loop waits for an open connection to close before refusing. */
+const LIMIT_GRACE_MS = 100;
 
 /** Why handlers' `conn.signal` aborts at shutdown. */
 export class ShutdownSignal extends AbortError {
@@ -172,8 +174,10 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
   /** TLS that starts after the PROXY header, on the plaintext connection. */
   #tlsAfterHeader: StartTlsOptions | undefined;
   #shutdown: Promise<ShutdownResult> | undefined;
-  /** While the accept loop pauses after a failed accept: ends the pause. */
+  /** While the accept loop pauses (after a failed accept, or at a limit): ends the pause. */
   #wake: (() => void) | undefined;
+  /** While the accept loop waits at a limit: ends the wait when a connection closes. */
+  #closed: (() => void) | undefined;
   #resolveFinished!: (result: ShutdownResult) => void;
 
   /** @param listener The transport's listener. @param options The server's options. */
@@ -280,33 +284,52 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
         this.#counts.acceptErrors++;
         if (pause === 0) this.#report(error);
         pause = Math.min(pause * 2 || ACCEPT_PAUSE_MS.first, ACCEPT_PAUSE_MS.max);
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(() => (this.#wake = undefined, resolve()), pause);
-          this.#wake = () => (clearTimeout(timer), resolve());
-        });
+        await this.#pause(pause);
         continue;
       }
       if (raw === null) return;
       pause = 0;
-      if (this.#connections.size >= this.#maxConnections) {
-        this.#reject(raw);
-        continue;
-      }
       // Counted only when limited: a map update per connection otherwise buys nothing.
-      const perAddress = this.#options.maxConnectionsPerAddress;
-      if (perAddress !== undefined) {
-        const address = addressKey(raw.remoteAddr);
-        const fromAddress = this.#perAddress.get(address) ?? 0;
-        if (fromAddress >= perAddress) {
+      const address = this.#options.maxConnectionsPerAddress === undefined
+        ? undefined
+        : addressKey(raw.remoteAddr);
+      if (this.#atLimit(address)) {
+        // Peers that closed in the burst just accepted are seen closed only a few turns later
+        // (Deno, Bun): a slot they hold is not a reason to refuse. Wait for closes, bounded.
+        const end = Date.now() + LIMIT_GRACE_MS;
+        while (this.#atLimit(address) && Date.now() < end) {
+          await this.#pause(end - Date.now(), true);
+          if (this.#shutdown) return raw.abort();
+        }
+        if (this.#atLimit(address)) {
           this.#reject(raw);
           continue;
         }
-        this.#perAddress.set(address, fromAddress + 1);
+      }
+      if (address !== undefined) {
+        this.#perAddress.set(address, (this.#perAddress.get(address) ?? 0) + 1);
       }
       const conn = new Conn(raw, this.#options);
       this.#counts.accepted++;
       void this.#handle(conn);
     }
+  }
+
+  /** Whether a new connection (from `address`, when counted per address) is past a limit. */
+  #atLimit(address: string | undefined): boolean {
+    return this.#connections.size >= this.#maxConnections ||
+      (address !== undefined &&
+        (this.#perAddress.get(address) ?? 0) >= this.#options.maxConnectionsPerAddress!);
+  }
+
+  /** Waits `ms`, or less: until shutdown begins or, with `untilClose`, a connection closes. */
+  #pause(ms: number, untilClose = false): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const wake = () => (clearTimeout(timer), this.#wake = this.#closed = undefined, resolve());
+      const timer = setTimeout(wake, ms);
+      this.#wake = wake;
+      if (untilClose) this.#closed = wake;
+    });
   }
 
   #reject(raw: RawConn): void {
@@ -364,6 +387,7 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
     try {
       this.#options.onClose?.(conn, failure);
     } catch { /* a hook must not take the server down */ }
+    this.#closed?.();
     if (this.#connections.size === 0) this.#noneOpen?.();
   }
 

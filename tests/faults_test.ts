@@ -234,6 +234,15 @@ while socks and time.time() < end:
 print("still", len(socks), flush=True)
 `;
 
+/** Connects and closes at once, one connection at a time, n times. */
+const PY_STORM = `
+import socket, sys
+port, n = int(sys.argv[1]), int(sys.argv[2])
+for _ in range(n):
+    socket.create_connection(("127.0.0.1", port)).close()
+print("done", n, flush=True)
+`;
+
 /** Reads until the end of stream; says how many bytes came and how it ended. */
 const PY_DRAIN = `
 import socket, sys
@@ -609,6 +618,28 @@ console.log("unref'd");
           assert.ok(write instanceof Error && "code" in write, `write(): ${String(write)}`);
         } finally {
           conn.abort();
+        }
+      },
+    );
+    test(
+      "a sequential connect-then-close storm is never refused by maxConnections or maxConnectionsPerAddress",
+      SLOW,
+      async () => {
+        // Never more than one client open at a time: every refusal would count a closed peer.
+        for (const limits of [{ maxConnections: 8 }, { maxConnectionsPerAddress: 2 }]) {
+          await using server = await serve({ transport, port: 0, handler: echo, ...limits });
+          const N = 1000;
+          await using storm = python(PY_STORM, server.addr.port, N);
+          assert.ok(await storm.next(/^done \d+$/, 20_000), "the storm did not finish");
+          assert.ok(
+            await until(() => server.stats.accepted + server.stats.rejected === N, 5000),
+            `not all seen: ${JSON.stringify(server.stats)}`,
+          );
+          assert.equal(
+            server.stats.rejected,
+            0,
+            `${JSON.stringify(limits)}: ${JSON.stringify(server.stats)}`,
+          );
         }
       },
     );
