@@ -58,7 +58,11 @@ export interface ServeOptions extends ConnOptions {
    * @default {10000}
    */
   maxConnections?: number;
-  /** The most connections open at once from one IP address. */
+  /**
+   * The most connections open at once from one IP address. With
+   * `proxyProtocol`, the client's that the header names, counted once the
+   * header is read (a peer refused then gets `busyReply` too).
+   */
   maxConnectionsPerAddress?: number;
   /** Sent to a connection refused for a limit, before it is closed. */
   busyReply?: string | Uint8Array;
@@ -174,10 +178,10 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
   /** TLS that starts after the PROXY header, on the plaintext connection. */
   #tlsAfterHeader: StartTlsOptions | undefined;
   #shutdown: Promise<ShutdownResult> | undefined;
-  /** While the accept loop pauses (after a failed accept, or at a limit): ends the pause. */
-  #wake: (() => void) | undefined;
-  /** While the accept loop waits at a limit: ends the wait when a connection closes. */
-  #closed: (() => void) | undefined;
+  /** Ends the pauses (after a failed accept, or at a limit) when shutdown begins. */
+  #wakers = new Set<() => void>();
+  /** Ends the waits at a limit when a connection closes. */
+  #closeWaiters = new Set<() => void>();
   #resolveFinished!: (result: ShutdownResult) => void;
 
   /** @param listener The transport's listener. @param options The server's options. */
@@ -241,7 +245,7 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
   }
 
   async #runShutdown(deadlineMs: number): Promise<ShutdownResult> {
-    this.#wake?.();
+    for (const wake of this.#wakers) wake();
     await this.#listener.close();
     const closedBefore = this.#counts.closed;
     for (const conn of [...this.#connections]) conn.requestEnd(new ShutdownSignal());
@@ -289,46 +293,65 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
       }
       if (raw === null) return;
       pause = 0;
-      // Counted only when limited: a map update per connection otherwise buys nothing.
-      const address = this.#options.maxConnectionsPerAddress === undefined
+      // Counted only when limited: a map update per connection otherwise buys nothing. Behind
+      // a balancer the client is known only after the PROXY header: #handle counts it then.
+      const address = this.#options.maxConnectionsPerAddress === undefined || this.#trusted
         ? undefined
         : addressKey(raw.remoteAddr);
-      if (this.#atLimit(address)) {
-        // Peers that closed in the burst just accepted are seen closed only a few turns later
-        // (Deno, Bun): a slot they hold is not a reason to refuse. Wait for closes, bounded.
-        const end = Date.now() + LIMIT_GRACE_MS;
-        while (this.#atLimit(address) && Date.now() < end) {
-          await this.#pause(end - Date.now(), true);
-          if (this.#shutdown) return raw.abort();
-        }
-        if (this.#atLimit(address)) {
-          this.#reject(raw);
-          continue;
-        }
+      if (!(await this.#roomFor(address, true))) {
+        if (this.#shutdown) return raw.abort();
+        this.#reject(raw);
+        continue;
       }
-      if (address !== undefined) {
-        this.#perAddress.set(address, (this.#perAddress.get(address) ?? 0) + 1);
-      }
+      if (address !== undefined) this.#countIn(address);
       const conn = new Conn(raw, this.#options);
       this.#counts.accepted++;
-      void this.#handle(conn);
+      void this.#handle(conn, address);
     }
   }
 
-  /** Whether a new connection (from `address`, when counted per address) is past a limit. */
-  #atLimit(address: string | undefined): boolean {
-    return this.#connections.size >= this.#maxConnections ||
+  /**
+   * Whether one more connection from `address` (when counted per address)
+   * fits, and with `total` one more connection at all. Peers that closed in
+   * the burst just accepted are seen closed only a few turns later (Deno,
+   * Bun): a slot they hold is no reason to refuse, so at a limit this waits
+   * up to `LIMIT_GRACE_MS` for closes. Shutdown ends the wait.
+   */
+  async #roomFor(address: string | undefined, total: boolean): Promise<boolean> {
+    const full = () =>
+      (total && this.#connections.size >= this.#maxConnections) ||
       (address !== undefined &&
         (this.#perAddress.get(address) ?? 0) >= this.#options.maxConnectionsPerAddress!);
+    if (!full()) return true;
+    const end = Date.now() + LIMIT_GRACE_MS;
+    while (full() && Date.now() < end && !this.#shutdown) {
+      await this.#pause(end - Date.now(), true);
+    }
+    return !full() && !this.#shutdown;
+  }
+
+  #countIn(address: string): void {
+    this.#perAddress.set(address, (this.#perAddress.get(address) ?? 0) + 1);
+  }
+
+  #countOut(address: string): void {
+    const left = (this.#perAddress.get(address) ?? 1) - 1;
+    if (left > 0) this.#perAddress.set(address, left);
+    else this.#perAddress.delete(address);
   }
 
   /** Waits `ms`, or less: until shutdown begins or, with `untilClose`, a connection closes. */
   #pause(ms: number, untilClose = false): Promise<void> {
     return new Promise<void>((resolve) => {
-      const wake = () => (clearTimeout(timer), this.#wake = this.#closed = undefined, resolve());
+      const wake = () => {
+        clearTimeout(timer);
+        this.#wakers.delete(wake);
+        this.#closeWaiters.delete(wake);
+        resolve();
+      };
       const timer = setTimeout(wake, ms);
-      this.#wake = wake;
-      if (untilClose) this.#closed = wake;
+      this.#wakers.add(wake);
+      if (untilClose) this.#closeWaiters.add(wake);
     });
   }
 
@@ -342,7 +365,17 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
     ).finally(() => clearTimeout(timer));
   }
 
-  async #handle(conn: Conn): Promise<void> {
+  /** `#reject()` for a connection refused after its PROXY header: the reply goes through `conn`. */
+  async #refuse(conn: Conn): Promise<void> {
+    this.#counts.rejected++;
+    if (!this.#busyReply) return conn.abort();
+    const timer = setTimeout(() => conn.abort(), 1000);
+    await conn.write(this.#busyReply).then(() => conn.close()).catch(() => conn.abort());
+    clearTimeout(timer);
+  }
+
+  /** @param conn The connection. @param address Its key in the per-address count, if counted. */
+  async #handle(conn: Conn, address: string | undefined): Promise<void> {
     const link = this.#connections.add(conn);
     let failure: TcpError | undefined;
     try {
@@ -359,9 +392,19 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
       } else if (conn.secure) {
         await this.#withHandshakeTimeout(conn, "no TLS handshake", () => conn.handshake());
       }
-      this.#options.onConnection?.(conn);
-      await this.#options.handler(conn);
-      await conn.close();
+      let admitted = true;
+      if (this.#trusted && this.#options.maxConnectionsPerAddress !== undefined) {
+        // The client the header named (the peer itself when it sent none): counted only now.
+        const client = addressKey(conn.remoteAddr);
+        admitted = await this.#roomFor(client, false);
+        if (admitted) this.#countIn(address = client);
+        else await this.#refuse(conn);
+      }
+      if (admitted) {
+        this.#options.onConnection?.(conn);
+        await this.#options.handler(conn);
+        await conn.close();
+      }
     } catch (error) {
       failure = error instanceof TcpError ? error : undefined;
       this.#count(error);
@@ -374,20 +417,14 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
       this.#timeouts[failure.timeout] = (this.#timeouts[failure.timeout] ?? 0) + 1;
     }
     this.#connections.delete(link);
-    if (this.#options.maxConnectionsPerAddress !== undefined) {
-      // The address counted at accept: the balancer's when a PROXY header named the client.
-      const address = addressKey(conn.proxiedBy ?? conn.remoteAddr);
-      const left = (this.#perAddress.get(address) ?? 1) - 1;
-      if (left > 0) this.#perAddress.set(address, left);
-      else this.#perAddress.delete(address);
-    }
+    if (address !== undefined) this.#countOut(address);
     this.#counts.closed++;
     this.#counts.bytesIn += conn.bytesRead;
     this.#counts.bytesOut += conn.bytesWritten;
     try {
       this.#options.onClose?.(conn, failure);
     } catch { /* a hook must not take the server down */ }
-    this.#closed?.();
+    for (const wake of this.#closeWaiters) wake();
     if (this.#connections.size === 0) this.#noneOpen?.();
   }
 

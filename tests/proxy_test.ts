@@ -82,6 +82,38 @@ describe(`PROXY protocol on ${RUNTIME}`, () => {
     assert.match((errors[0] as Error).message, /HTTP/);
   });
 
+  test("maxConnectionsPerAddress counts the clients the headers name, not the balancer", async () => {
+    const { server } = await whoAmIServer({
+      proxyProtocol: { trusted: ["127.0.0.0/8"] },
+      maxConnectionsPerAddress: 1,
+      busyReply: "busy\n",
+    });
+    await using _ = server;
+    const from = (hostname: string) =>
+      connect({
+        port: server.addr.port,
+        proxyHeader: {
+          version: 1,
+          command: "PROXY",
+          family: "TCP4",
+          source: { hostname, port: 40001 },
+          destination: { hostname: "198.51.100.1", port: 443 },
+        },
+      });
+    await using a = await from("203.0.113.7");
+    assert.equal(await a.readLine(), "203.0.113.7:40001");
+    await using b = await from("203.0.113.8");
+    assert.equal(await b.readLine(), "203.0.113.8:40001");
+    await using c = await from("203.0.113.7");
+    assert.equal(await c.readLine(), "busy");
+    assert.equal(await c.read(), null);
+    assert.equal(server.stats.rejected, 1);
+    await a.close();
+    await using d = await from("203.0.113.7");
+    assert.equal(await d.readLine(), "203.0.113.7:40001");
+    assert.equal(server.stats.active, 2);
+  });
+
   test("a trusted peer that sends no header is cut at handshakeTimeout", async () => {
     const { server } = await whoAmIServer({
       proxyProtocol: { trusted: ["127.0.0.1"] },

@@ -75,7 +75,8 @@ Options:
   --write-timeout D     close a connection that takes none of what it is sent for D (default 30s)
   --max-connections-per-address N
                         connections at once from one IP address (default 100; none when
-                        listening on loopback or a Unix socket, or with --proxy-protocol)
+                        listening on loopback or a Unix socket; with --proxy-protocol, the
+                        address the header names)
   --max-write-buffer B  bytes queued for one connection before it is cut (default 1MiB;
                         KiB and MiB suffixes)
   --unix PATH           listen on a Unix domain socket instead (a stale socket file is replaced)
@@ -199,10 +200,10 @@ export async function runServe(args: string[]): Promise<void> {
   ) || undefined;
   const writeTimeout = parseDuration(values["write-timeout"], "--write-timeout") || undefined;
   const maxWriteBuffer = parseSize(values["max-write-buffer"], "--max-write-buffer");
-  // A per-address limit needs addresses that tell clients apart: on loopback, a Unix socket or
-  // behind a balancer (counted by the balancer's address) every client shares one.
-  const sharedAddress = values.unix !== undefined || values["proxy-protocol"] ||
-    /^(127\.|::1$|localhost$)/.test(values.hostname);
+  // A per-address limit needs addresses that tell clients apart: on loopback or a Unix socket
+  // every client shares one, unless a balancer's PROXY header names each (counted then).
+  const sharedAddress = !values["proxy-protocol"] &&
+    (values.unix !== undefined || /^(127\.|::1$|localhost$)/.test(values.hostname));
   const perAddressText = values["max-connections-per-address"] ?? (sharedAddress ? "0" : "100");
   const maxConnectionsPerAddress = parseCount(
     perAddressText,
