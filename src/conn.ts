@@ -696,7 +696,13 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
     this.#raw.setNoDelay(on);
   }
 
-  /** Turns TCP keep-alive on or off. @param on @param delayMs Idle time before the first probe. */
+  /**
+   * Turns TCP keep-alive on or off.
+   *
+   * @param on
+   * @param delayMs Idle time before the first probe (the system's when not given).
+   * @throws {UnsupportedError} For a delay the transport cannot set (`caps.keepAliveDelay`).
+   */
   setKeepAlive(on = true, delayMs?: number): void {
     this.#raw.setKeepAlive(on, delayMs);
   }

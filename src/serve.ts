@@ -298,7 +298,7 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
       const address = this.#options.maxConnectionsPerAddress === undefined || this.#trusted
         ? undefined
         : addressKey(raw.remoteAddr);
-      if (!(await this.#roomFor(address, true))) {
+      if (this.#full(address, true) && !(await this.#roomFor(address, true))) {
         if (this.#shutdown) return raw.abort();
         this.#reject(raw);
         continue;
@@ -311,23 +311,27 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
   }
 
   /**
-   * Whether one more connection from `address` (when counted per address)
-   * fits, and with `total` one more connection at all. Peers that closed in
-   * the burst just accepted are seen closed only a few turns later (Deno,
-   * Bun): a slot they hold is no reason to refuse, so at a limit this waits
-   * up to `LIMIT_GRACE_MS` for closes. Shutdown ends the wait.
+   * Whether `address` (when counted per address) is at its limit, or with
+   * `total` the server at `maxConnections`.
    */
-  async #roomFor(address: string | undefined, total: boolean): Promise<boolean> {
-    const full = () =>
-      (total && this.#connections.size >= this.#maxConnections) ||
+  #full(address: string | undefined, total: boolean): boolean {
+    return (total && this.#connections.size >= this.#maxConnections) ||
       (address !== undefined &&
         (this.#perAddress.get(address) ?? 0) >= this.#options.maxConnectionsPerAddress!);
-    if (!full()) return true;
+  }
+
+  /**
+   * At a limit, whether room comes soon. Peers that closed in the burst just
+   * accepted are seen closed only a few turns later (Deno, Bun): a slot they
+   * hold is no reason to refuse, so this waits up to `LIMIT_GRACE_MS` for
+   * closes. Shutdown ends the wait.
+   */
+  async #roomFor(address: string | undefined, total: boolean): Promise<boolean> {
     const end = Date.now() + LIMIT_GRACE_MS;
-    while (full() && Date.now() < end && !this.#shutdown) {
+    while (this.#full(address, total) && Date.now() < end && !this.#shutdown) {
       await this.#pause(end - Date.now(), true);
     }
-    return !full() && !this.#shutdown;
+    return !this.#full(address, total) && !this.#shutdown;
   }
 
   #countIn(address: string): void {
@@ -396,7 +400,7 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
       if (this.#trusted && this.#options.maxConnectionsPerAddress !== undefined) {
         // The client the header named (the peer itself when it sent none): counted only now.
         const client = addressKey(conn.remoteAddr);
-        admitted = await this.#roomFor(client, false);
+        admitted = !this.#full(client, false) || await this.#roomFor(client, false);
         if (admitted) this.#countIn(address = client);
         else await this.#refuse(conn);
       }

@@ -41,6 +41,12 @@ export interface TransportCaps {
    * `node:net` stops accepting for good after `EMFILE`, with no error event.
    */
   readonly acceptRecovery: Support;
+  /**
+   * `setKeepAlive(true, delayMs)` sets the idle time before the first probe.
+   * Deno's own sockets take on/off only (the system's 2 h applies): a delay
+   * there is `UnsupportedError`, never dropped.
+   */
+  readonly keepAliveDelay: Support;
 }
 
 /** A TCP endpoint. */

@@ -4,6 +4,7 @@
  * addresses and typed errors.
  */
 import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
 import { describe, test } from "node:test";
 import {
   AddressInUseError,
@@ -16,6 +17,7 @@ import {
   nativeTransport,
   serve,
   TimeoutError,
+  UnsupportedError,
 } from "../mod.ts";
 import { concat, pseudoRandomBytes, rss, RUNTIME, sha256, sleep, within } from "./_helpers.ts";
 import { transportsHere } from "./_transports.ts";
@@ -474,5 +476,42 @@ for (const transport of transportsHere()) {
       const rest = await within(readAll(conn), 5000, "the reply");
       assert.equal(new TextDecoder().decode(rest), "rejected");
     });
+  });
+}
+
+/** Whether `ss` (iproute2) is here, to read a socket's timers from the kernel. */
+const HAS_SS = spawnSync("sh", ["-c", "command -v ss"]).status === 0;
+
+/** The kernel's keep-alive timer of the connection from local `port`, as `ss` shows it ("4.9sec"). */
+function keepAliveTimer(port: number): string | undefined {
+  const out = execFileSync("ss", ["-tnoH", "state", "established", `( sport = :${port} )`]);
+  return /timer:\(keepalive,([^,]+),/.exec(out.toString())?.[1];
+}
+
+for (const transport of transportsHere()) {
+  describe(`socket options (${transport.name} transport)`, () => {
+    test(
+      "setKeepAlive(true, 5000) sets the kernel's timer, or is UnsupportedError (caps.keepAliveDelay)",
+      {
+        skip: !HAS_SS && "needs ss (iproute2) to read the kernel's timer",
+      },
+      async () => {
+        await using server = await serve({ transport, port: 0, handler: echo });
+        await using conn = await connect({ transport, port: server.addr.port });
+        const port = conn.localAddr.transport === "tcp" ? conn.localAddr.port : 0;
+        assert.equal(keepAliveTimer(port), undefined);
+        if (transport.caps.keepAliveDelay === "unsupported") {
+          assert.throws(() => conn.setKeepAlive(true, 5000), UnsupportedError);
+          // On/off still works: the system's delay (2 h on Linux) applies.
+          conn.setKeepAlive(true);
+          assert.match(keepAliveTimer(port) ?? "none", /min$/);
+          return;
+        }
+        conn.setKeepAlive(true, 5000);
+        const timer = keepAliveTimer(port) ?? "none";
+        // ss prints a few seconds as "4.9sec" (some versions "4.9ms"); the 2 h default as "119min".
+        assert.match(timer, /^[0-5](\.\d+)?(ms|sec)$/, `keep-alive timer ${timer}`);
+      },
+    );
   });
 }

@@ -209,6 +209,7 @@ test("serve(): a connection accepted in the turn shutdown() begins is told to en
       startTlsClient: "unsupported",
       startTlsServer: "unsupported",
       acceptRecovery: "unsupported",
+      keepAliveDelay: "unsupported",
     },
     connect: () => Promise.reject(new Error("not here")),
     listen: () =>

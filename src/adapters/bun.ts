@@ -376,6 +376,7 @@ export const bunTransport: Transport = {
     // Bun's upgradeTLS is client-only; the node transport (tcpkit/node) can do it on Bun.
     startTlsServer: "unsupported",
     acceptRecovery: "native",
+    keepAliveDelay: "native",
   },
   connect(options) {
     const { signal } = options;

@@ -304,7 +304,13 @@ class DenoRawConn implements RawConn, Probed {
 
   // Deno 2.9 takes no delay (op_set_keepalive is on/off): the system's applies, 2 h on
   // Linux. The node transport on Deno honours it. TLS connections have no setKeepAlive.
-  setKeepAlive(on: boolean): void {
+  setKeepAlive(on: boolean, delayMs?: number): void {
+    if (on && delayMs !== undefined) {
+      throw new UnsupportedError(
+        "Cannot set a keep-alive delay: Deno's sockets take on/off only " +
+          "(caps.keepAliveDelay; the node transport, tcpkit/node, can)",
+      );
+    }
     this.#conn.setKeepAlive?.(on);
   }
 
@@ -418,6 +424,7 @@ export const denoTransport: Transport = {
     // Deno.startTls is client-only; the node transport (tcpkit/node) can do it on Deno.
     startTlsServer: "unsupported",
     acceptRecovery: "native",
+    keepAliveDelay: "unsupported",
   },
   async connect(options) {
     const { signal } = options;

@@ -370,6 +370,7 @@ export const nodeTransport: Transport = {
     startTlsServer: "native",
     // Deno's node:net stops accepting for good after EMFILE, without an error event.
     acceptRecovery: ON_DENO ? "unsupported" : "native",
+    keepAliveDelay: "native",
   },
   connect(options) {
     const { signal } = options;
