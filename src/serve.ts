@@ -300,7 +300,7 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
         : addressKey(raw.remoteAddr);
       if (this.#full(address, true) && !(await this.#roomFor(address, true))) {
         if (this.#shutdown) return raw.abort();
-        this.#reject(raw);
+        void this.#reject(raw);
         continue;
       }
       if (address !== undefined) this.#countIn(address);
@@ -359,23 +359,23 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
     });
   }
 
-  #reject(raw: RawConn): void {
+  /**
+   * Refuses a connection for a limit: at accept (`RawConn`), or after its
+   * PROXY header named the client (`Conn`). Sends `busyReply`, best effort:
+   * a peer that does not take it within a second is cut.
+   */
+  async #reject(peer: RawConn | Conn): Promise<void> {
     this.#counts.rejected++;
-    if (!this.#busyReply) return raw.abort();
-    // Best effort: the reply must not hold the server up, so a peer that does not take it is cut.
-    const timer = setTimeout(() => raw.abort(), 1000);
-    (raw.write(this.#busyReply) ?? Promise.resolve()).then(() => raw.close()).catch(() =>
-      raw.abort()
-    ).finally(() => clearTimeout(timer));
-  }
-
-  /** `#reject()` for a connection refused after its PROXY header: the reply goes through `conn`. */
-  async #refuse(conn: Conn): Promise<void> {
-    this.#counts.rejected++;
-    if (!this.#busyReply) return conn.abort();
-    const timer = setTimeout(() => conn.abort(), 1000);
-    await conn.write(this.#busyReply).then(() => conn.close()).catch(() => conn.abort());
-    clearTimeout(timer);
+    if (!this.#busyReply) return peer.abort();
+    const timer = setTimeout(() => peer.abort(), 1000);
+    try {
+      await peer.write(this.#busyReply);
+      await peer.close();
+    } catch {
+      peer.abort();
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** @param conn The connection. @param address Its key in the per-address count, if counted. */
@@ -401,8 +401,10 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
         // The client the header named (the peer itself when it sent none): counted only now.
         const client = addressKey(conn.remoteAddr);
         admitted = !this.#full(client, false) || await this.#roomFor(client, false);
-        if (admitted) this.#countIn(address = client);
-        else await this.#refuse(conn);
+        if (admitted) {
+          address = client;
+          this.#countIn(address);
+        } else await this.#reject(conn);
       }
       if (admitted) {
         this.#options.onConnection?.(conn);
