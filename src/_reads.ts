@@ -8,6 +8,7 @@
 import type { Decoder } from "./codec/codec.ts";
 import { TruncatedFrameError } from "./errors.ts";
 import type { ReadHandler } from "./transport.ts";
+import { RESOLVED } from "./_write_queue.ts";
 
 /** The result that ends an iteration. */
 export const DONE: IteratorReturnResult<undefined> = Object.freeze({
@@ -245,7 +246,8 @@ export class EachLoop<T> implements Loop {
   /** `fn(item)`; false when it returned a promise, which goes on once it settles. */
   #call(item: T): boolean {
     const pending = this.#fn(item) as PromiseLike<unknown> | undefined;
-    if (typeof pending?.then !== "function") return true;
+    // write()'s promise when its bytes need no wait: settled, so the loop goes on at once.
+    if (pending === RESOLVED || typeof pending?.then !== "function") return true;
     pending.then(() => this.start(), (error) => this.#end(error, true));
     return false;
   }

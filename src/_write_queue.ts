@@ -42,7 +42,11 @@ export interface WriteQueueOptions {
   watchdog?: Watchdog;
 }
 
-const RESOLVED: Promise<void> = Promise.resolve();
+/**
+ * What `write()` returns when the caller need not wait: a settled promise that
+ * `forEach()` recognises, so that an echo costs no promise reaction per chunk.
+ */
+export const RESOLVED: Promise<void> = Promise.resolve();
 
 /**
  * Writes in order, with a count of the bytes waiting. The pump is a loop

@@ -6,7 +6,14 @@
  */
 import { formatAddr } from "./_address.ts";
 import { Watchdog } from "./_watchdog.ts";
-import { SEND, SEND_FAILED, SENT, WriteQueue, type WriteQueueHost } from "./_write_queue.ts";
+import {
+  RESOLVED,
+  SEND,
+  SEND_FAILED,
+  SENT,
+  WriteQueue,
+  type WriteQueueHost,
+} from "./_write_queue.ts";
 import { ConnReadable, ConnWritable, ON_ABORT, READS_INTO } from "./_conn_streams.ts";
 import {
   CHUNK_ARRIVED,
@@ -561,7 +568,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
         ),
       );
     }
-    return bytes.length === 0 ? Promise.resolve() : this.#writes.push(bytes);
+    return bytes.length === 0 ? RESOLVED : this.#writes.push(bytes);
   }
 
   /**
