@@ -243,10 +243,12 @@ export class EachLoop<T> implements Loop {
     }
   }
 
-  /** `fn(item)`; false when it returned a promise, which goes on once it settles. */
+  /**
+   * `fn(item)`; false when it returned a promise still to settle (the loop
+   * goes on then). `write()`'s settled `RESOLVED` is not one: an echo waits for nothing.
+   */
   #call(item: T): boolean {
     const pending = this.#fn(item) as PromiseLike<unknown> | undefined;
-    // write()'s promise when its bytes need no wait: settled, so the loop goes on at once.
     if (pending === RESOLVED || typeof pending?.then !== "function") return true;
     pending.then(() => this.start(), (error) => this.#end(error, true));
     return false;
