@@ -5,7 +5,7 @@
  * @module
  */
 import { connect, type ConnectOptions } from "./connect.ts";
-import type { Conn } from "./conn.ts";
+import type { Conn } from "./conn/conn.ts";
 import { serve, type ServeOptions, type Server } from "./serve.ts";
 import type { Addr, NetAddr, Transport, UnixAddr } from "./transport.ts";
 

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { checkConnOptions, Conn, type ConnOptions } from "./conn.ts";
+import { Conn } from "./conn/conn.ts";
+import { checkConnOptions, type ConnOptions } from "./conn/options.ts";
 import { AbortError, ConnectionRefusedError, TimeoutError, UnsupportedError } from "./errors.ts";
 import { checkPort, describeTarget } from "./_address.ts";
 import { encodeProxyHeader } from "./proxy/encode.ts";

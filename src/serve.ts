@@ -7,7 +7,8 @@
  */
 import { checkPort, formatAddr } from "./_address.ts";
 import { type AddressMatcher, createAddressMatcher } from "./proxy/cidr.ts";
-import { checkConnOptions, Conn, type ConnOptions, type StartTlsOptions } from "./conn.ts";
+import { Conn } from "./conn/conn.ts";
+import { checkConnOptions, type ConnOptions, type StartTlsOptions } from "./conn/options.ts";
 import { LiveList } from "./_live_list.ts";
 import {
   AbortError,

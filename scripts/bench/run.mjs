@@ -102,7 +102,7 @@ function checkout(ref) {
 const FLAVORS = ["", ...VARIANTS.map((v) => `@${v.name}`)];
 const treeOf = (kind) => VARIANTS.find((v) => kind.endsWith(`@${v.name}`))?.dir ?? root;
 const envFor = (kind) => (treeOf(kind) === root ? {} : { TCPKIT_ROOT: treeOf(kind) });
-/** The source of a tree's `Conn`: src/conn.ts, and src/conn/ where it is split. */
+/** The source of a tree's `Conn`: src/conn.ts, or src/conn/ since it was split. */
 function connSource(dir) {
   const split = join(dir, "src/conn");
   const files = existsSync(split) ? readdirSync(split).map((f) => join(split, f)) : [];

@@ -10,7 +10,7 @@
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { connect } from "../adapters/native.ts";
-import type { Conn } from "../conn.ts";
+import type { Conn } from "../conn/conn.ts";
 import { type Link, LiveList } from "../_live_list.ts";
 import { parseChoice, parseCount, parseDuration } from "./_options.ts";
 import { UsageError } from "./_output.ts";

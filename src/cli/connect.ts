@@ -10,7 +10,7 @@ import { createInterface, type Interface } from "node:readline";
 import { parseArgs } from "node:util";
 import { formatAddr } from "../_address.ts";
 import { connect } from "../adapters/native.ts";
-import type { Conn } from "../conn.ts";
+import type { Conn } from "../conn/conn.ts";
 import { hexdump } from "./_hexdump.ts";
 import { type Encoding, parseCount, parseDuration, parseEncoding, readPem } from "./_options.ts";
 import { Logger, UsageError, writeStdout } from "./_output.ts";

@@ -7,7 +7,7 @@
 import { formatAddr } from "../../_address.ts";
 import { DelimitedDecoder } from "../../codec/_delimited.ts";
 import type { Codec } from "../../codec/codec.ts";
-import type { Conn } from "../../conn.ts";
+import type { Conn } from "../../conn/conn.ts";
 import type { Server } from "../../serve.ts";
 import type { Addr } from "../../transport.ts";
 import { escapeControls } from "../_escape.ts";

@@ -7,8 +7,8 @@
  *
  * @module
  */
-import { onAbort } from "../../_conn_streams.ts";
-import type { Conn } from "../../conn.ts";
+import { onAbort } from "../../conn/_streams.ts";
+import type { Conn } from "../../conn/conn.ts";
 
 /**
  * Iterates `source` until it ends or `signal` aborts, whichever comes first.

@@ -10,7 +10,7 @@
  */
 import { formatAddr } from "../../_address.ts";
 import { BufferFullError } from "../../errors.ts";
-import type { Conn } from "../../conn.ts";
+import type { Conn } from "../../conn/conn.ts";
 import { type Handler, ShutdownSignal } from "../../serve.ts";
 import { type HandlerContext, messages, shown } from "./_context.ts";
 import { untilEnd } from "./_until_end.ts";

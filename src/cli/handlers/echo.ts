@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { READS_INTO } from "../../_conn_streams.ts";
+import { READS_INTO } from "../../conn/_streams.ts";
 import type { Handler } from "../../serve.ts";
 import { type HandlerContext, messages, printMessage } from "./_context.ts";
 import { untilAborted, untilEnd } from "./_until_end.ts";

@@ -10,7 +10,7 @@
 import process from "node:process";
 import { createInterface } from "node:readline";
 import { formatAddr } from "../../_address.ts";
-import type { Conn } from "../../conn.ts";
+import type { Conn } from "../../conn/conn.ts";
 import type { Handler } from "../../serve.ts";
 import { type HandlerContext, messages, shown } from "./_context.ts";
 import { untilEnd } from "./_until_end.ts";

@@ -5,9 +5,9 @@
  *
  * @module
  */
-import type { Decoder } from "./codec/codec.ts";
-import { TruncatedFrameError } from "./errors.ts";
-import type { ReadHandler } from "./transport.ts";
+import type { Decoder } from "../codec/codec.ts";
+import { TruncatedFrameError } from "../errors.ts";
+import type { ReadHandler } from "../transport.ts";
 import { RESOLVED } from "./_write_queue.ts";
 
 /** The result that ends an iteration. */

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { formatAddr } from "./_address.ts";
-import { Watchdog } from "./_watchdog.ts";
+import { formatAddr } from "../_address.ts";
+import { Watchdog } from "../_watchdog.ts";
 import {
   RESOLVED,
   SEND,
@@ -14,7 +14,7 @@ import {
   WriteQueue,
   type WriteQueueHost,
 } from "./_write_queue.ts";
-import { ConnReadable, ConnWritable, ON_ABORT, READS_INTO } from "./_conn_streams.ts";
+import { ConnReadable, ConnWritable, ON_ABORT, READS_INTO } from "./_streams.ts";
 import {
   CHUNK_ARRIVED,
   DECODE_FRAME,
@@ -33,10 +33,10 @@ import {
   ReadIterator,
   toResult,
 } from "./_reads.ts";
-import { ByteBuffer } from "./codec/byte_buffer.ts";
-import type { Codec, Decoder } from "./codec/codec.ts";
-import { DelimiterCodec } from "./codec/delimiter_codec.ts";
-import { LineCodec, type LineCodecOptions } from "./codec/line_codec.ts";
+import { ByteBuffer } from "../codec/byte_buffer.ts";
+import type { Codec, Decoder } from "../codec/codec.ts";
+import { DelimiterCodec } from "../codec/delimiter_codec.ts";
+import { LineCodec, type LineCodecOptions } from "../codec/line_codec.ts";
 import {
   AbortError,
   BufferFullError,
@@ -48,70 +48,18 @@ import {
   TlsError,
   toTlsError,
   UnsupportedError,
-} from "./errors.ts";
-import { decodeProxyHeader, type DecodeProxyHeaderOptions } from "./proxy/decode.ts";
-import type { ProxyHeader } from "./proxy/header.ts";
-import type {
-  Addr,
-  CloseWatcher,
-  RawConn,
-  ReadHandler,
-  TlsClientOptions,
-  TlsServerOptions,
-} from "./transport.ts";
+} from "../errors.ts";
+import { decodeProxyHeader, type DecodeProxyHeaderOptions } from "../proxy/decode.ts";
+import type { ProxyHeader } from "../proxy/header.ts";
+import type { Addr, CloseWatcher, RawConn, ReadHandler } from "../transport.ts";
+import {
+  checkConnOptions,
+  type ConnOptions,
+  type StartTlsOptions,
+  type WriteData,
+} from "./options.ts";
 
 const encoder = new TextEncoder();
-/** Options of {@linkcode Conn.startTls}: the client's checks, or the server's certificate. */
-export type StartTlsOptions =
-  | (TlsClientOptions & { isServer?: false })
-  | (TlsServerOptions & {
-    isServer: true;
-    /**
-     * The bytes received so far are the start of the TLS stream, as when a
-     * balancer's PROXY header comes right before the client's handshake:
-     * they go to TLS instead of the upgrade being refused. Not for STARTTLS:
-     * there, bytes that came before the upgrade are plaintext.
-     */
-    handOverBuffered?: boolean;
-  });
-
-/** Bytes, or text that is sent as UTF-8. */
-export type WriteData = Uint8Array | string;
-
-/** Limits and timeouts of one connection. Timeouts are in milliseconds; unset means none. */
-export interface ConnOptions {
-  /** Closes the connection when no byte moves either way for this long. */
-  idleTimeout?: number;
-  /** Closes the connection when one read call (a chunk, a line, a frame) waits this long. */
-  readTimeout?: number;
-  /** Closes the connection when the runtime takes none of a pending write's bytes for this long. */
-  writeTimeout?: number;
-  /**
-   * `write()` resolves at once while no more than this many bytes wait to be
-   * sent; past it, once its own bytes are sent.
-   * @default {65536}
-   */
-  writeHighWaterMark?: number;
-  /**
-   * The most bytes that may wait to be sent; a write past it fails with `BufferFullError`.
-   * @default {16777216}
-   */
-  maxWriteBuffer?: number;
-  /**
-   * The most bytes `readExact()` and `readFrame()` may buffer; past it, `FrameTooLargeError`.
-   * @default {16777216}
-   */
-  maxReadBuffer?: number;
-  /**
-   * How long `close()` may take to send what is pending before it cuts the
-   * connection (`abort()`) and rejects with `TimeoutError`: a peer that
-   * stopped reading cannot hold a connection, and its buffer, forever. `0`
-   * for no bound.
-   * @default {30000}
-   */
-  closeTimeout?: number;
-}
-
 /**
  * Where a connection is in its life: `open`, then `closing` once `close()`
  * began (pending writes go out), then `closed` (cleanly: by `close()`,
@@ -393,7 +341,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
    *
    * @example An echo loop that reuses one buffer
    * ```ts
-   * import { connect, serve } from "../mod.ts";
+   * import { connect, serve } from "../../mod.ts";
    *
    * await using server = await serve({
    *   port: 0,
@@ -620,7 +568,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
    *
    * @example A close bounded by closeTimeout, cut at once by abort()
    * ```ts
-   * import { connect, serve } from "../mod.ts";
+   * import { connect, serve } from "../../mod.ts";
    *
    * const server = await serve({ port: 0, handler: () => new Promise(() => {}) });
    * const conn = await connect({ port: server.addr.port, closeTimeout: 5000 });
@@ -1094,32 +1042,5 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
       },
     };
     raw.watch(watcher);
-  }
-}
-
-/**
- * Checks the limits and timeouts of {@linkcode ConnOptions}.
- *
- * @param options The options.
- * @throws {RangeError} When one is not a non-negative number.
- */
-export function checkConnOptions(options: ConnOptions): void {
-  for (
-    const name of [
-      "idleTimeout",
-      "readTimeout",
-      "writeTimeout",
-      "writeHighWaterMark",
-      "maxWriteBuffer",
-      "maxReadBuffer",
-      "closeTimeout",
-    ] as const
-  ) {
-    const value = options[name];
-    if (value !== undefined && (typeof value !== "number" || !(value >= 0))) {
-      throw new RangeError(
-        `Cannot use ${name}: it must be a non-negative number (got ${JSON.stringify(value)})`,
-      );
-    }
   }
 }

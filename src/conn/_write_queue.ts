@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { Watchdog } from "./_watchdog.ts";
-import { Fifo } from "./_fifo.ts";
+import type { Watchdog } from "../_watchdog.ts";
+import { Fifo } from "../_fifo.ts";
 
 interface PendingWrite {
   bytes: Uint8Array;
