@@ -15,25 +15,8 @@ import {
   type WriteQueueHost,
 } from "./_write_queue.ts";
 import { ConnReadable, ConnWritable, ON_ABORT, READS_INTO } from "./_streams.ts";
-import {
-  CHUNK_ARRIVED,
-  DECODE_FRAME,
-  DONE,
-  EachLoop,
-  exactly,
-  into,
-  type Loop,
-  LOOP_ENDED,
-  NEXT,
-  ON_READ,
-  ON_READ_ERROR,
-  PendingRead,
-  PULL_CHUNK,
-  type ReadHost,
-  ReadIterator,
-  toResult,
-} from "./_reads.ts";
-import { ByteBuffer } from "../codec/byte_buffer.ts";
+import { ReadIterator } from "./_reads.ts";
+import { CUT, FAIL, PEER, type ReadOwner, ReadSide } from "./_read_side.ts";
 import type { Codec, Decoder } from "../codec/codec.ts";
 import { DelimiterCodec } from "../codec/delimiter_codec.ts";
 import { LineCodec, type LineCodecOptions } from "../codec/line_codec.ts";
@@ -41,7 +24,6 @@ import {
   AbortError,
   BufferFullError,
   ConnectionClosedError,
-  FrameTooLargeError,
   TcpError,
   TimeoutError,
   type TimeoutKind,
@@ -51,7 +33,7 @@ import {
 } from "../errors.ts";
 import { decodeProxyHeader, type DecodeProxyHeaderOptions } from "../proxy/decode.ts";
 import type { ProxyHeader } from "../proxy/header.ts";
-import type { Addr, CloseWatcher, RawConn, ReadHandler } from "../transport.ts";
+import type { Addr, CloseWatcher, RawConn } from "../transport.ts";
 import {
   checkConnOptions,
   type ConnOptions,
@@ -77,7 +59,7 @@ type ConnState = "open" | "closing" | "closed" | "failed";
  * for await (const chunk of conn) await conn.write(chunk);
  * ```
  */
-export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQueueHost, ReadHost {
+export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQueueHost, ReadOwner {
   /** This side's address. */
   readonly localAddr: Addr;
 
@@ -97,13 +79,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
   #closeTimeout: number;
   /** Transport calls raced against the connection's end ({@linkcode Conn.#untilEnd}). */
   #waiters: Set<() => void> | undefined;
-  #buffer = new ByteBuffer();
-  /** Read side: the peer has sent FIN. */
-  #eof = false;
-  /** Read side: a read call is in progress (one at a time). */
-  #reading = false;
-  /** Read side: the handler the transport will deliver to, while a read waits on it. */
-  #inflight: ReadHandler | undefined;
+  #reads: ReadSide;
   #writes: WriteQueue;
   /** Write side: FIN was asked for. */
   #writeClosed = false;
@@ -115,12 +91,9 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
   #controller: AbortController | undefined;
   /** Called when `signal` aborts, in place of listeners on it ({@linkcode onAbort}). */
   #onAbort: (() => void)[] | undefined;
-  #bytesRead = 0;
   #bytesWritten = 0;
   #maxWriteBuffer: number;
-  #maxReadBuffer: number;
   #idle: Watchdog | undefined;
-  #readDog: Watchdog | undefined;
   #writeDog: Watchdog | undefined;
 
   /**
@@ -135,10 +108,13 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
     this.#remoteAddr = raw.remoteAddr;
     checkConnOptions(options);
     this.#maxWriteBuffer = options.maxWriteBuffer ?? 16 * 1024 * 1024;
-    this.#maxReadBuffer = options.maxReadBuffer ?? 16 * 1024 * 1024;
     this.#closeTimeout = options.closeTimeout ?? 30_000;
     this.#idle = this.#watchdog("idle", options.idleTimeout, "no bytes moved either way");
-    this.#readDog = this.#watchdog("read", options.readTimeout, "a read waited");
+    this.#reads = new ReadSide(this, raw, {
+      maxReadBuffer: options.maxReadBuffer ?? 16 * 1024 * 1024,
+      readDog: this.#watchdog("read", options.readTimeout, "a read waited"),
+      idle: this.#idle,
+    });
     this.#writeDog = this.#watchdog("write", options.writeTimeout, "the peer took no bytes");
     this.#writes = new WriteQueue(this, {
       highWaterMark: options.writeHighWaterMark ?? 64 * 1024,
@@ -214,19 +190,19 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
    */
   async startTls(options: StartTlsOptions = {}): Promise<void> {
     const handOver = options.isServer === true && options.handOverBuffered === true;
-    if (this.#buffer.length > 0 && !handOver) {
+    const buffer = this.#reads.buffer;
+    if (buffer.length > 0 && !handOver) {
       throw new TlsError(
-        `Cannot start TLS with ${this.#peer}: ${this.#buffer.length} bytes of plaintext arrived before the ` +
+        `Cannot start TLS with ${this.#peer}: ${buffer.length} bytes of plaintext arrived before the ` +
           `upgrade and are unread (refused: they would be taken as sent over TLS)`,
       );
     }
-    if (this.#reading) {
+    if (this.#reads.reading) {
       throw new TypeError(`Cannot start TLS with ${this.#peer}: a read is pending`);
     }
     if (this.#writes.busy) await this.#untilEnd(this.#writes.idle);
     if (this.#cut) throw this.#cut;
     const raw = this.#raw;
-    const buffer = this.#buffer;
     const upgrade = options.isServer
       ? raw.startTlsServer &&
         (() => raw.startTlsServer!(options, handOver ? buffer.take(buffer.length) : undefined))
@@ -249,7 +225,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
       // The plaintext connection's listeners went to the upgrade: it cannot go on.
       throw this.#fail(toTlsError(error, `start TLS with ${this.#peer}`));
     }
-    this.#raw = upgraded;
+    this.#raw = this.#reads.raw = upgraded;
     this.#watch(upgraded);
     await this.handshake();
   }
@@ -302,7 +278,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
 
   /** Bytes received but not yet read. */
   get buffered(): number {
-    return this.#buffer.length;
+    return this.#reads.buffer.length;
   }
 
   /** Bytes written but not yet taken by the runtime. */
@@ -312,7 +288,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
 
   /** Bytes received so far. */
   get bytesRead(): number {
-    return this.#bytesRead;
+    return this.#reads.bytesRead;
   }
 
   /** Bytes the runtime has taken for sending so far. */
@@ -330,7 +306,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
    * @throws {TimeoutError} When a timeout closed the connection.
    */
   read(): Promise<Uint8Array | null> {
-    return this.#readChunk(false);
+    return this.#reads.read();
   }
 
   /**
@@ -365,13 +341,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
    * @throws {TimeoutError} When a timeout closed the connection.
    */
   readInto(buffer: Uint8Array): Promise<number | null> {
-    if (!(buffer instanceof Uint8Array) || buffer.length === 0) {
-      return Promise.reject(
-        new TypeError("Cannot read into buffer: it must be a Uint8Array of at least one byte"),
-      );
-    }
-    // The transport reads into the buffer where it can; else the decoder copies.
-    return this.#readFrame(into(buffer), false, this.#raw.readInto ? buffer : undefined);
+    return this.#reads.readInto(buffer);
   }
 
   /**
@@ -382,18 +352,8 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
    * @throws {TruncatedFrameError} When the stream ends first.
    * @throws {FrameTooLargeError} When `length` exceeds `maxReadBuffer`.
    */
-  async readExact(length: number): Promise<Uint8Array> {
-    if (!Number.isInteger(length) || length < 0) {
-      throw new RangeError(
-        `Cannot read exactly ${length} bytes: length must be a non-negative integer`,
-      );
-    }
-    if (length > this.#maxReadBuffer) {
-      throw new FrameTooLargeError(
-        `Cannot read ${length} bytes: more than maxReadBuffer ${this.#maxReadBuffer}`,
-      );
-    }
-    return (await this.readFrame(exactly(length)))!;
+  readExact(length: number): Promise<Uint8Array> {
+    return this.#reads.readExact(length);
   }
 
   /**
@@ -434,7 +394,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
    * @returns The frame, or `null` at the end of the stream.
    */
   readFrame<T>(decoder: Decoder<T>): Promise<T | null> {
-    return this.#readFrame(decoder, false);
+    return this.#reads.readFrame(decoder);
   }
 
   /**
@@ -455,7 +415,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
    *   `fn` threw or rejected with, or as `read()` would.
    */
   forEach(fn: (chunk: Uint8Array) => unknown): Promise<void> {
-    return this.#each(undefined, fn);
+    return this.#reads.each(undefined, fn);
   }
 
   /**
@@ -476,7 +436,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
    *   with the codec's error.
    */
   forEachFrame<T>(codec: Codec<T>, fn: (frame: T) => unknown): Promise<void> {
-    return this.#each(codec.createDecoder(), fn);
+    return this.#reads.each(codec.createDecoder(), fn);
   }
 
   /**
@@ -487,7 +447,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
    */
   frames<T>(codec: Codec<T>): AsyncIterableIterator<T, undefined, undefined> {
     // A plain iterator over readFrame(): an async generator costs several promises per frame.
-    return new ReadIterator(this, codec.createDecoder());
+    return new ReadIterator(this.#reads, codec.createDecoder());
   }
 
   /**
@@ -677,111 +637,12 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
    * iterator, not an async generator: it is what an idle echo handler holds.
    */
   [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array, undefined, undefined> {
-    return new ReadIterator<Uint8Array>(this);
+    return new ReadIterator<Uint8Array>(this.#reads);
   }
 
   /** For pipes: whether the runtime reads into memory it is given (Deno). @internal */
   get [READS_INTO](): boolean {
     return this.#raw.readInto !== undefined;
-  }
-
-  /** For the iterators: the next chunk, or frame with a decoder, as an iterator result. @internal */
-  [NEXT]<T>(decoder?: Decoder<T>): Promise<IteratorResult<T | Uint8Array, undefined>> {
-    return decoder ? this.#readFrame(decoder, true) : this.#readChunk(true);
-  }
-
-  /**
-   * For {@linkcode PendingRead}: a chunk, or the end of the stream, arrived.
-   * A frame that needs more asks the transport again, in a loop: a transport
-   * that answers at once (from many small chunks queued) must not recurse.
-   * @internal
-   */
-  [ON_READ](read: PendingRead, bytes: Uint8Array | null): void {
-    if (this.#inflight === read) this.#inflight = undefined;
-    if (read.looping) {
-      read.next = bytes;
-      read.arrived = true;
-      return;
-    }
-    read.looping = true;
-    let value: unknown;
-    try {
-      for (;;) {
-        const chunk = this.#onChunk(bytes);
-        const decoder = read.decoder;
-        if (decoder === undefined) value = chunk;
-        else if (chunk === null) value = decoder.decodeEof(this.#buffer);
-        else if (read.into !== undefined) {
-          value = chunk.length; // the transport read into the caller's buffer
-        } else {
-          this.#buffer.push(chunk);
-          value = decoder.decode(this.#buffer);
-        }
-        if (value !== null || chunk === null) break;
-        this.#checkReadBuffer();
-        read.arrived = false;
-        this.#request(read);
-        if (!read.arrived) {
-          read.looping = false;
-          if (this.#inflight === read) this.#readDog?.armOnce();
-          return;
-        }
-        bytes = read.next;
-      }
-    } catch (error) {
-      this.#endRead();
-      return read.reject(error);
-    }
-    this.#endRead();
-    read.resolve(read.asResult ? toResult(value) : value);
-  }
-
-  /** For {@linkcode EachLoop}: its next chunk, buffered (chunks) or from the transport. @internal */
-  [PULL_CHUNK](loop: Loop): void {
-    if (this.#cut) return loop.error(this.#cut);
-    const buffered = loop.decoder === undefined ? this.#buffer.shift() : undefined;
-    if (buffered !== undefined) return loop.chunk(buffered, true);
-    if (this.#eof) return loop.chunk(null, true);
-    this.#inflight = loop;
-    this.#raw.read(loop);
-    // Only a read left waiting has a deadline: a chunk's is its own, a frame's covers its chunks.
-    if (this.#inflight !== loop || this.#readDog === undefined) return;
-    if (loop.decoder === undefined) this.#readDog.arm();
-    else this.#readDog.armOnce();
-  }
-
-  /** For {@linkcode EachLoop}: a chunk from the transport, accounted for (buffered for frames). @internal */
-  [CHUNK_ARRIVED](bytes: Uint8Array | null, loop: Loop): Uint8Array | null {
-    this.#inflight = undefined;
-    const chunk = this.#onChunk(bytes);
-    if (loop.decoder === undefined) this.#readDog?.disarm();
-    else if (chunk !== null) this.#buffer.push(chunk);
-    return chunk;
-  }
-
-  /** For {@linkcode EachLoop}: the next frame in the buffer, or `null`. @internal */
-  [DECODE_FRAME]<T>(decoder: Decoder<T>, eof: boolean): T | null {
-    const buffer = this.#buffer;
-    const frame = buffer.length > 0 ? decoder.decode(buffer) : null;
-    if (frame !== null) {
-      this.#readDog?.disarm();
-      return frame;
-    }
-    if (eof) return decoder.decodeEof(buffer);
-    this.#checkReadBuffer();
-    return null;
-  }
-
-  /** For {@linkcode EachLoop}: the loop is over. @internal */
-  [LOOP_ENDED](): void {
-    this.#endRead();
-  }
-
-  /** For {@linkcode PendingRead} and {@linkcode EachLoop}: the transport's read failed. @internal */
-  [ON_READ_ERROR](read: { reject(error: unknown): void }, error: unknown): void {
-    if (this.#inflight === (read as unknown)) this.#inflight = undefined;
-    this.#endRead();
-    read.reject(this.#fail(error));
   }
 
   /** For the write queue: hands bytes to the transport. @internal */
@@ -800,6 +661,21 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
     return this.#fail(error);
   }
 
+  /** For the read side: why the connection was cut, once it was. @internal */
+  get [CUT](): TcpError | undefined {
+    return this.#cut;
+  }
+
+  /** For the read side: a transport's error as the connection's failure. @internal */
+  [FAIL](error: unknown): TcpError {
+    return this.#fail(error);
+  }
+
+  /** For the read side: the peer, as error messages name it. @internal */
+  get [PEER](): string {
+    return this.#peer;
+  }
+
   /** Closes the connection (`await using conn = await connect(...)`). */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
@@ -811,115 +687,6 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
 
   get #peer(): string {
     return formatAddr(this.remoteAddr);
-  }
-
-  /** `forEach()` and `forEachFrame()`: a loop that reads until the end of the stream. */
-  #each<T>(decoder: Decoder<T> | undefined, fn: (item: T) => unknown): Promise<void> {
-    if (typeof fn !== "function") {
-      return Promise.reject(new TypeError("Cannot read: forEach needs a function"));
-    }
-    const refused = this.#refuseRead();
-    if (refused) return refused;
-    this.#reading = true;
-    return new Promise((resolve, reject) =>
-      new EachLoop(this, decoder, fn, resolve, reject).start()
-    );
-  }
-
-  /** A chunk: from the buffer, else from the transport. */
-  #readChunk(asResult: boolean): Promise<never> {
-    const chunk = this.#reading ? undefined : this.#buffer.shift();
-    if (chunk) return Promise.resolve(asResult ? { done: false, value: chunk } : chunk) as never;
-    const refused = this.#refuseRead();
-    if (refused) return refused;
-    if (this.#eof) return Promise.resolve(asResult ? DONE : null) as never;
-    return this.#startRead(undefined, asResult);
-  }
-
-  /**
-   * A frame: decoded from the buffer when it holds one, else read until it
-   * does (`into`: `readInto()`'s buffer, for a transport that reads into it).
-   */
-  #readFrame<T>(decoder: Decoder<T>, asResult: boolean, into?: Uint8Array): Promise<never> {
-    if (!this.#reading && (this.#buffer.length > 0 || this.#eof)) {
-      try {
-        let frame = this.#buffer.length > 0 ? decoder.decode(this.#buffer) : null;
-        if (frame === null && this.#eof && !this.#cut) frame = decoder.decodeEof(this.#buffer);
-        if (frame !== null || (this.#eof && !this.#cut)) {
-          return Promise.resolve(asResult ? toResult(frame) : frame) as never;
-        }
-        this.#checkReadBuffer();
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    }
-    return this.#refuseRead() ?? this.#startRead(decoder, asResult, into);
-  }
-
-  /** Why no read can start now, as a rejected promise; `undefined` when one can. */
-  #refuseRead(): Promise<never> | undefined {
-    if (this.#cut) return Promise.reject(this.#cut);
-    if (this.#reading) {
-      return Promise.reject(
-        new TypeError(`Cannot read from ${this.#peer}: another read is pending`),
-      );
-    }
-  }
-
-  /** Reads from the transport until a chunk, or a whole frame, is in; under one read timeout. */
-  #startRead(
-    decoder: Decoder<unknown> | undefined,
-    asResult: boolean,
-    into?: Uint8Array,
-  ): Promise<never> {
-    this.#reading = true;
-    return new Promise((resolve, reject) => {
-      const read = new PendingRead(
-        this,
-        decoder,
-        asResult,
-        resolve as (v: unknown) => void,
-        reject,
-        into,
-      );
-      this.#request(read);
-      // One deadline for the whole read, from when it first waits: one answered at once has none.
-      if (this.#inflight === read) this.#readDog?.arm();
-    });
-  }
-
-  /** Asks the transport for bytes; into `readInto()`'s buffer when set (nothing is buffered then). */
-  #request(read: PendingRead): void {
-    this.#inflight = read;
-    if (read.into !== undefined) {
-      this.#raw.readInto!(read.into, read);
-    } else this.#raw.read(read);
-  }
-
-  #endRead(): void {
-    this.#reading = false;
-    this.#readDog?.disarm();
-  }
-
-  #checkReadBuffer(): void {
-    if (this.#buffer.length > this.#maxReadBuffer) {
-      throw new FrameTooLargeError(
-        `Cannot read frame: ${this.#buffer.length} bytes buffered, more than maxReadBuffer ${this.#maxReadBuffer}`,
-      );
-    }
-  }
-
-  /** Accounts for what the transport delivered; throws when the connection failed meanwhile. */
-  #onChunk(chunk: Uint8Array | null): Uint8Array | null {
-    // A timeout or abort while the read waited wins over what the runtime said.
-    if (this.#cut) throw this.#cut;
-    if (chunk === null) {
-      this.#eof = true;
-    } else {
-      this.#bytesRead += chunk.length;
-      this.#idle?.arm();
-    }
-    return chunk;
   }
 
   #watchdog(kind: TimeoutKind, ms: number | undefined, what: string): Watchdog | undefined {
@@ -964,7 +731,6 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
     const cut = this.#cut;
     if (first) {
       this.#idle?.stop();
-      this.#readDog?.stop();
       this.#writeDog?.stop();
     }
     // An error (and its stack trace, some microseconds) only for writes that wait.
@@ -973,11 +739,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
         cut ?? new ConnectionClosedError(`Cannot write to ${this.#peer}: the connection is closed`),
       );
     }
-    const read = this.#inflight;
-    if (cut && read) {
-      this.#inflight = undefined;
-      read.error(cut);
-    }
+    this.#reads.end(cut);
     if (this.#waiters) { for (const wake of this.#waiters) wake(); }
     this.#waiters = undefined;
     if (first) this.#settle?.(state === "failed" ? cut : undefined);

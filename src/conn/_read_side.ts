@@ -1,0 +1,351 @@
+/**
+ * The read side of a connection: its buffer, the end of stream, the one read
+ * in progress (a pending read or an each-loop) and the read timeout. It is
+ * what the transport delivers to; the connection's read methods are its.
+ *
+ * @module
+ */
+import { ByteBuffer } from "../codec/byte_buffer.ts";
+import type { Decoder } from "../codec/codec.ts";
+import { FrameTooLargeError, type TcpError } from "../errors.ts";
+import type { RawConn, ReadHandler } from "../transport.ts";
+import type { Watchdog } from "../_watchdog.ts";
+import {
+  CHUNK_ARRIVED,
+  DECODE_FRAME,
+  DONE,
+  EachLoop,
+  exactly,
+  into,
+  type Loop,
+  LOOP_ENDED,
+  NEXT,
+  ON_READ,
+  ON_READ_ERROR,
+  PendingRead,
+  PULL_CHUNK,
+  type ReadHost,
+  toResult,
+} from "./_reads.ts";
+
+/** The owner's getter: why the connection was cut, once it was. */
+export const CUT = Symbol("cut");
+/** The owner's method that turns a transport's error into the connection's failure. */
+export const FAIL = Symbol("fail");
+/** The owner's getter: the peer, as error messages name it. */
+export const PEER = Symbol("peer");
+
+/** What a read side asks of its connection. */
+export interface ReadOwner {
+  readonly [CUT]: TcpError | undefined;
+  [FAIL](error: unknown): TcpError;
+  readonly [PEER]: string;
+}
+
+/** How a {@linkcode ReadSide} is bounded. */
+export interface ReadSideOptions {
+  /** The most bytes a frame may buffer. */
+  maxReadBuffer: number;
+  /** The read timeout's watchdog: armed while a read call waits. */
+  readDog: Watchdog | undefined;
+  /** The idle timeout's watchdog: re-armed by each chunk. */
+  idle: Watchdog | undefined;
+}
+
+/** A connection's reads, one at a time. */
+export class ReadSide implements ReadHost {
+  /** The transport read from (replaced by a TLS upgrade). */
+  raw: RawConn;
+  /** Bytes received and not yet read. */
+  readonly buffer: ByteBuffer = new ByteBuffer();
+  /** Bytes received so far. */
+  bytesRead = 0;
+  #owner: ReadOwner;
+  #maxReadBuffer: number;
+  #readDog: Watchdog | undefined;
+  #idle: Watchdog | undefined;
+  /** The peer has sent FIN. */
+  #eof = false;
+  /** A read call is in progress (one at a time). */
+  #reading = false;
+  /** The handler the transport will deliver to, while a read waits on it. */
+  #inflight: ReadHandler | undefined;
+
+  /**
+   * @param owner The connection.
+   * @param raw The transport.
+   * @param options The bounds and the watchdogs.
+   */
+  constructor(owner: ReadOwner, raw: RawConn, options: ReadSideOptions) {
+    this.#owner = owner;
+    this.raw = raw;
+    this.#maxReadBuffer = options.maxReadBuffer;
+    this.#readDog = options.readDog;
+    this.#idle = options.idle;
+  }
+
+  /** Whether a read call is in progress. */
+  get reading(): boolean {
+    return this.#reading;
+  }
+
+  /** `conn.read()`. */
+  read(): Promise<Uint8Array | null> {
+    return this.#readChunk(false);
+  }
+
+  /** `conn.readInto()`. @param buffer Not empty. */
+  readInto(buffer: Uint8Array): Promise<number | null> {
+    if (!(buffer instanceof Uint8Array) || buffer.length === 0) {
+      return Promise.reject(
+        new TypeError("Cannot read into buffer: it must be a Uint8Array of at least one byte"),
+      );
+    }
+    // The transport reads into the buffer where it can; else the decoder copies.
+    return this.#readFrame(into(buffer), false, this.raw.readInto ? buffer : undefined);
+  }
+
+  /** `conn.readExact()`. @param length How many bytes. */
+  async readExact(length: number): Promise<Uint8Array> {
+    if (!Number.isInteger(length) || length < 0) {
+      throw new RangeError(
+        `Cannot read exactly ${length} bytes: length must be a non-negative integer`,
+      );
+    }
+    if (length > this.#maxReadBuffer) {
+      throw new FrameTooLargeError(
+        `Cannot read ${length} bytes: more than maxReadBuffer ${this.#maxReadBuffer}`,
+      );
+    }
+    return (await this.readFrame(exactly(length)))!;
+  }
+
+  /** `conn.readFrame()`. @param decoder The decoder. */
+  readFrame<T>(decoder: Decoder<T>): Promise<T | null> {
+    return this.#readFrame(decoder, false);
+  }
+
+  /**
+   * The connection ended: the read timeout stops, and a read that waits
+   * fails at once with `cut`, when the connection was cut.
+   *
+   * @param cut Why, if it was cut.
+   */
+  end(cut: TcpError | undefined): void {
+    this.#readDog?.stop();
+    const read = this.#inflight;
+    if (cut && read) {
+      this.#inflight = undefined;
+      read.error(cut);
+    }
+  }
+
+  /** For the iterators: the next chunk, or frame with a decoder, as an iterator result. */
+  [NEXT]<T>(decoder?: Decoder<T>): Promise<IteratorResult<T | Uint8Array, undefined>> {
+    return decoder ? this.#readFrame(decoder, true) : this.#readChunk(true);
+  }
+
+  /**
+   * For {@linkcode PendingRead}: a chunk, or the end of the stream, arrived.
+   * A frame that needs more asks the transport again, in a loop: a transport
+   * that answers at once (from many small chunks queued) must not recurse.
+   */
+  [ON_READ](read: PendingRead, bytes: Uint8Array | null): void {
+    if (this.#inflight === read) this.#inflight = undefined;
+    if (read.looping) {
+      read.next = bytes;
+      read.arrived = true;
+      return;
+    }
+    read.looping = true;
+    let value: unknown;
+    try {
+      for (;;) {
+        const chunk = this.#onChunk(bytes);
+        const decoder = read.decoder;
+        if (decoder === undefined) value = chunk;
+        else if (chunk === null) value = decoder.decodeEof(this.buffer);
+        else if (read.into !== undefined) {
+          value = chunk.length; // the transport read into the caller's buffer
+        } else {
+          this.buffer.push(chunk);
+          value = decoder.decode(this.buffer);
+        }
+        if (value !== null || chunk === null) break;
+        this.#checkReadBuffer();
+        read.arrived = false;
+        this.#request(read);
+        if (!read.arrived) {
+          read.looping = false;
+          if (this.#inflight === read) this.#readDog?.armOnce();
+          return;
+        }
+        bytes = read.next;
+      }
+    } catch (error) {
+      this.#endRead();
+      return read.reject(error);
+    }
+    this.#endRead();
+    read.resolve(read.asResult ? toResult(value) : value);
+  }
+
+  /** For {@linkcode EachLoop}: its next chunk, buffered (chunks) or from the transport. */
+  [PULL_CHUNK](loop: Loop): void {
+    if (this.#owner[CUT]) return loop.error(this.#owner[CUT]);
+    const buffered = loop.decoder === undefined ? this.buffer.shift() : undefined;
+    if (buffered !== undefined) return loop.chunk(buffered, true);
+    if (this.#eof) return loop.chunk(null, true);
+    this.#inflight = loop;
+    this.raw.read(loop);
+    // Only a read left waiting has a deadline: a chunk's is its own, a frame's covers its chunks.
+    if (this.#inflight !== loop || this.#readDog === undefined) return;
+    if (loop.decoder === undefined) this.#readDog.arm();
+    else this.#readDog.armOnce();
+  }
+
+  /** For {@linkcode EachLoop}: a chunk from the transport, accounted for (buffered for frames). */
+  [CHUNK_ARRIVED](bytes: Uint8Array | null, loop: Loop): Uint8Array | null {
+    this.#inflight = undefined;
+    const chunk = this.#onChunk(bytes);
+    if (loop.decoder === undefined) this.#readDog?.disarm();
+    else if (chunk !== null) this.buffer.push(chunk);
+    return chunk;
+  }
+
+  /** For {@linkcode EachLoop}: the next frame in the buffer, or `null`. */
+  [DECODE_FRAME]<T>(decoder: Decoder<T>, eof: boolean): T | null {
+    const buffer = this.buffer;
+    const frame = buffer.length > 0 ? decoder.decode(buffer) : null;
+    if (frame !== null) {
+      this.#readDog?.disarm();
+      return frame;
+    }
+    if (eof) return decoder.decodeEof(buffer);
+    this.#checkReadBuffer();
+    return null;
+  }
+
+  /** For {@linkcode EachLoop}: the loop is over. */
+  [LOOP_ENDED](): void {
+    this.#endRead();
+  }
+
+  /** For {@linkcode PendingRead} and {@linkcode EachLoop}: the transport's read failed. */
+  [ON_READ_ERROR](read: { reject(error: unknown): void }, error: unknown): void {
+    if (this.#inflight === (read as unknown)) this.#inflight = undefined;
+    this.#endRead();
+    read.reject(this.#owner[FAIL](error));
+  }
+
+  /** `forEach()` and `forEachFrame()`: a loop that reads until the end of the stream. */
+  each<T>(decoder: Decoder<T> | undefined, fn: (item: T) => unknown): Promise<void> {
+    if (typeof fn !== "function") {
+      return Promise.reject(new TypeError("Cannot read: forEach needs a function"));
+    }
+    const refused = this.#refuseRead();
+    if (refused) return refused;
+    this.#reading = true;
+    return new Promise((resolve, reject) =>
+      new EachLoop(this, decoder, fn, resolve, reject).start()
+    );
+  }
+
+  /** A chunk: from the buffer, else from the transport. */
+  #readChunk(asResult: boolean): Promise<never> {
+    const chunk = this.#reading ? undefined : this.buffer.shift();
+    if (chunk) return Promise.resolve(asResult ? { done: false, value: chunk } : chunk) as never;
+    const refused = this.#refuseRead();
+    if (refused) return refused;
+    if (this.#eof) return Promise.resolve(asResult ? DONE : null) as never;
+    return this.#startRead(undefined, asResult);
+  }
+
+  /**
+   * A frame: decoded from the buffer when it holds one, else read until it
+   * does (`into`: `readInto()`'s buffer, for a transport that reads into it).
+   */
+  #readFrame<T>(decoder: Decoder<T>, asResult: boolean, into?: Uint8Array): Promise<never> {
+    if (!this.#reading && (this.buffer.length > 0 || this.#eof)) {
+      try {
+        let frame = this.buffer.length > 0 ? decoder.decode(this.buffer) : null;
+        if (frame === null && this.#eof && !this.#owner[CUT]) {
+          frame = decoder.decodeEof(this.buffer);
+        }
+        if (frame !== null || (this.#eof && !this.#owner[CUT])) {
+          return Promise.resolve(asResult ? toResult(frame) : frame) as never;
+        }
+        this.#checkReadBuffer();
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    return this.#refuseRead() ?? this.#startRead(decoder, asResult, into);
+  }
+
+  /** Why no read can start now, as a rejected promise; `undefined` when one can. */
+  #refuseRead(): Promise<never> | undefined {
+    if (this.#owner[CUT]) return Promise.reject(this.#owner[CUT]);
+    if (this.#reading) {
+      return Promise.reject(
+        new TypeError(`Cannot read from ${this.#owner[PEER]}: another read is pending`),
+      );
+    }
+  }
+
+  /** Reads from the transport until a chunk, or a whole frame, is in; under one read timeout. */
+  #startRead(
+    decoder: Decoder<unknown> | undefined,
+    asResult: boolean,
+    into?: Uint8Array,
+  ): Promise<never> {
+    this.#reading = true;
+    return new Promise((resolve, reject) => {
+      const read = new PendingRead(
+        this,
+        decoder,
+        asResult,
+        resolve as (v: unknown) => void,
+        reject,
+        into,
+      );
+      this.#request(read);
+      // One deadline for the whole read, from when it first waits: one answered at once has none.
+      if (this.#inflight === read) this.#readDog?.arm();
+    });
+  }
+
+  /** Asks the transport for bytes; into `readInto()`'s buffer when set (nothing is buffered then). */
+  #request(read: PendingRead): void {
+    this.#inflight = read;
+    if (read.into !== undefined) {
+      this.raw.readInto!(read.into, read);
+    } else this.raw.read(read);
+  }
+
+  #endRead(): void {
+    this.#reading = false;
+    this.#readDog?.disarm();
+  }
+
+  #checkReadBuffer(): void {
+    if (this.buffer.length > this.#maxReadBuffer) {
+      throw new FrameTooLargeError(
+        `Cannot read frame: ${this.buffer.length} bytes buffered, more than maxReadBuffer ${this.#maxReadBuffer}`,
+      );
+    }
+  }
+
+  /** Accounts for what the transport delivered; throws when the connection failed meanwhile. */
+  #onChunk(chunk: Uint8Array | null): Uint8Array | null {
+    // A timeout or abort while the read waited wins over what the runtime said.
+    if (this.#owner[CUT]) throw this.#owner[CUT];
+    if (chunk === null) {
+      this.#eof = true;
+    } else {
+      this.bytesRead += chunk.length;
+      this.#idle?.arm();
+    }
+    return chunk;
+  }
+}
