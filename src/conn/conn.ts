@@ -27,11 +27,10 @@ import {
   TcpError,
   TimeoutError,
   type TimeoutKind,
-  TlsError,
   toTlsError,
-  UnsupportedError,
 } from "../errors.ts";
-import { decodeProxyHeader, type DecodeProxyHeaderOptions } from "../proxy/decode.ts";
+import type { DecodeProxyHeaderOptions } from "../proxy/decode.ts";
+import { proxiedClient, proxyHeaderDecoder, tlsUpgrade } from "./_upgrade.ts";
 import type { ProxyHeader } from "../proxy/header.ts";
 import type { Addr, CloseWatcher, RawConn } from "../transport.ts";
 import {
@@ -189,35 +188,17 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
    * @throws {UnsupportedError} When the transport cannot (`caps.startTlsServer`).
    */
   async startTls(options: StartTlsOptions = {}): Promise<void> {
-    const handOver = options.isServer === true && options.handOverBuffered === true;
-    const buffer = this.#reads.buffer;
-    if (buffer.length > 0 && !handOver) {
-      throw new TlsError(
-        `Cannot start TLS with ${this.#peer}: ${buffer.length} bytes of plaintext arrived before the ` +
-          `upgrade and are unread (refused: they would be taken as sent over TLS)`,
-      );
-    }
-    if (this.#reads.reading) {
-      throw new TypeError(`Cannot start TLS with ${this.#peer}: a read is pending`);
-    }
+    const reads = this.#reads;
+    const upgrade = tlsUpgrade(
+      this.#raw,
+      options,
+      reads.buffer,
+      reads.reading,
+      this.#peer,
+      this.#tlsHostname(),
+    );
     if (this.#writes.busy) await this.#untilEnd(this.#writes.idle);
     if (this.#cut) throw this.#cut;
-    const raw = this.#raw;
-    const upgrade = options.isServer
-      ? raw.startTlsServer &&
-        (() => raw.startTlsServer!(options, handOver ? buffer.take(buffer.length) : undefined))
-      : raw.startTls?.bind(raw, {
-        ...options,
-        hostname: options.serverName ?? this.#tlsHostname(),
-      });
-    if (!upgrade) {
-      throw new UnsupportedError(
-        `Cannot start TLS as the ${options.isServer ? "server" : "client"} with ${this.#peer}: ` +
-          `this runtime's transport cannot (see caps.startTls${
-            options.isServer ? "Server" : "Client"
-          })`,
-      );
-    }
     let upgraded: RawConn;
     try {
       upgraded = await this.#untilEnd(upgrade());
@@ -251,24 +232,13 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
    * @throws {ProxyProtocolError} When the bytes are not a valid header.
    */
   async readProxyHeader(options: DecodeProxyHeaderOptions = {}): Promise<ProxyHeader> {
-    const header = await this.readFrame({
-      decode: (buffer) => decodeProxyHeader(buffer, options),
-      decodeEof: (buffer) => decodeProxyHeader(buffer, { ...options, eof: true }),
-    });
-    if (header === null) {
-      throw new ConnectionClosedError(
-        `Cannot read PROXY header from ${this.#peer}: the connection closed first`,
-      );
-    }
-    if (header.command === "PROXY" && (header.family === "TCP4" || header.family === "TCP6")) {
+    const header = await this.readFrame(proxyHeaderDecoder(options));
+    const client = proxiedClient(header, this.#peer);
+    if (client) {
       this.#proxiedBy = this.#remoteAddr;
-      this.#remoteAddr = {
-        transport: "tcp",
-        hostname: header.source.hostname,
-        port: header.source.port,
-      };
+      this.#remoteAddr = client;
     }
-    return header;
+    return header!;
   }
 
   /** Aborted when the connection must end (server shutdown, a timeout, `abort()`); its reason says why. */
