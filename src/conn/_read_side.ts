@@ -8,6 +8,7 @@
 import { ByteBuffer } from "../codec/byte_buffer.ts";
 import type { Decoder } from "../codec/codec.ts";
 import { FrameTooLargeError, type TcpError } from "../errors.ts";
+import { type ConnCore, CUT, FAIL, PEER } from "./_core.ts";
 import type { RawConn, ReadHandler } from "../transport.ts";
 import type { Watchdog } from "../_watchdog.ts";
 import {
@@ -28,20 +29,6 @@ import {
   toResult,
 } from "./_reads.ts";
 
-/** The owner's getter: why the connection was cut, once it was. */
-export const CUT = Symbol("cut");
-/** The owner's method that turns a transport's error into the connection's failure. */
-export const FAIL = Symbol("fail");
-/** The owner's getter: the peer, as error messages name it. */
-export const PEER = Symbol("peer");
-
-/** What a read side asks of its connection. */
-export interface ReadOwner {
-  readonly [CUT]: TcpError | undefined;
-  [FAIL](error: unknown): TcpError;
-  readonly [PEER]: string;
-}
-
 /** How a {@linkcode ReadSide} is bounded. */
 export interface ReadSideOptions {
   /** The most bytes a frame may buffer. */
@@ -60,7 +47,7 @@ export class ReadSide implements ReadHost {
   readonly buffer: ByteBuffer = new ByteBuffer();
   /** Bytes received so far. */
   bytesRead = 0;
-  #owner: ReadOwner;
+  #owner: ConnCore;
   #maxReadBuffer: number;
   #readDog: Watchdog | undefined;
   #idle: Watchdog | undefined;
@@ -76,7 +63,7 @@ export class ReadSide implements ReadHost {
    * @param raw The transport.
    * @param options The bounds and the watchdogs.
    */
-  constructor(owner: ReadOwner, raw: RawConn, options: ReadSideOptions) {
+  constructor(owner: ConnCore, raw: RawConn, options: ReadSideOptions) {
     this.#owner = owner;
     this.raw = raw;
     this.#maxReadBuffer = options.maxReadBuffer;

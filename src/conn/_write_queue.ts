@@ -15,22 +15,12 @@ interface PendingWrite {
   reject?: (error: unknown) => void;
 }
 
-/** The host's method that sends bytes: `undefined` when the transport took them at once, else a promise. */
+/** The subclass's method that sends bytes: `undefined` when the transport took them at once, else a promise. */
 export const SEND = Symbol("send");
-/** The host's method called after each slice the transport took. */
+/** The subclass's method called after each slice the transport took. */
 export const SENT = Symbol("sent");
-/** The host's method that turns a send failure into the connection's error. */
+/** The subclass's method that turns a send failure into the connection's error. */
 export const SEND_FAILED = Symbol("sendFailed");
-
-/**
- * What a {@linkcode WriteQueue} sends through and reports to: the connection
- * itself, so that a queue costs no closures per connection.
- */
-export interface WriteQueueHost {
-  [SEND](bytes: Uint8Array): Promise<void> | undefined;
-  [SENT](length: number): void;
-  [SEND_FAILED](error: unknown): unknown;
-}
 
 /** How a {@linkcode WriteQueue} is bounded. */
 export interface WriteQueueOptions {
@@ -51,10 +41,17 @@ export const RESOLVED: Promise<void> = Promise.resolve();
 /**
  * Writes in order, with a count of the bytes waiting. The pump is a loop
  * while the transport takes bytes at once (the usual case on Bun and Node: a
- * write then costs no promise) and promise callbacks while it does not.
+ * write then costs no promise) and promise callbacks while it does not. A
+ * subclass says how bytes are sent and hears about each slice sent: the
+ * connection's write side is one, so that a queue costs no extra object.
  */
-export class WriteQueue {
-  #host: WriteQueueHost;
+export abstract class WriteQueue {
+  /** Hands bytes to the transport: `undefined` when it took them at once. */
+  protected abstract [SEND](bytes: Uint8Array): Promise<void> | undefined;
+  /** The transport took `length` bytes. */
+  protected abstract [SENT](length: number): void;
+  /** A send failed: the error the waiting writes get. */
+  protected abstract [SEND_FAILED](error: unknown): unknown;
   #highWaterMark: number;
   #sliceSize: number;
   #watchdog: Watchdog | undefined;
@@ -69,9 +66,8 @@ export class WriteQueue {
   #inFlight = 0;
   #idleWaiters: (() => void)[] | undefined;
 
-  /** @param host Sends and hears about sends. @param options The bounds. */
-  constructor(host: WriteQueueHost, options: WriteQueueOptions) {
-    this.#host = host;
+  /** @param options The bounds. */
+  constructor(options: WriteQueueOptions) {
     this.#highWaterMark = options.highWaterMark;
     this.#sliceSize = options.sliceSize;
     this.#watchdog = options.watchdog;
@@ -145,7 +141,7 @@ export class WriteQueue {
         : item.bytes.subarray(item.offset, end);
       item.offset = end;
       this.#inFlight = slice.length;
-      const sending = this.#host[SEND](slice);
+      const sending = this[SEND](slice);
       if (sending !== undefined) {
         // Only a slice the transport did not take at once waits, and has a deadline.
         this.#watchdog?.arm();
@@ -163,7 +159,7 @@ export class WriteQueue {
 
   /** Accounts for the slice the transport took; tells whether more waits. */
   #sent(): boolean {
-    this.#host[SENT](this.#inFlight);
+    this[SENT](this.#inFlight);
     const item = this.#current;
     // clear() emptied the queue meanwhile.
     if (item === undefined) return this.#stopped();
@@ -176,7 +172,7 @@ export class WriteQueue {
 
   #failed(error: unknown): void {
     this.#watchdog?.disarm();
-    this.clear(this.#host[SEND_FAILED](error));
+    this.clear(this[SEND_FAILED](error));
     this.#stopped();
   }
 

@@ -1,21 +1,22 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { SEND, SEND_FAILED, SENT, WriteQueue, type WriteQueueHost } from "./_write_queue.ts";
+import { SEND, SEND_FAILED, SENT, WriteQueue } from "./_write_queue.ts";
 
 /**
- * A transport that takes each slice at once or a few turns later, as the
- * script says; it records what it took and checks that it is never asked
- * again while a slice waits.
+ * A queue over a transport that takes each slice at once or a few turns
+ * later, as the script says; it records what it took and checks that it is
+ * never asked again while a slice waits.
  */
-class ScriptedHost implements WriteQueueHost {
+class ScriptedQueue extends WriteQueue {
   taken: number[] = [];
   reported = 0;
   #waiting = false;
   #script: boolean[];
   #turn = 0;
 
-  constructor(script: boolean[]) {
+  constructor(script: boolean[], highWaterMark: number, sliceSize: number) {
+    super({ highWaterMark, sliceSize });
     this.#script = script;
   }
 
@@ -53,8 +54,7 @@ test("WriteQueue sends every byte once and in order, whether the transport takes
       fc.integer({ min: 1, max: 64 }),
       fc.integer({ min: 0, max: 100 }),
       async (script, sizes, sliceSize, highWaterMark) => {
-        const host = new ScriptedHost(script);
-        const queue = new WriteQueue(host, { highWaterMark, sliceSize });
+        const queue = new ScriptedQueue(script, highWaterMark, sliceSize);
         const expected: number[] = [];
         const writes: Promise<void>[] = [];
         let next = 0;
@@ -67,8 +67,8 @@ test("WriteQueue sends every byte once and in order, whether the transport takes
         }
         await Promise.all(writes);
         await queue.idle;
-        assert.deepEqual(host.taken, expected);
-        assert.equal(host.reported, expected.length);
+        assert.deepEqual(queue.taken, expected);
+        assert.equal(queue.reported, expected.length);
         assert.equal(queue.pending, 0);
       },
     ),
@@ -77,8 +77,7 @@ test("WriteQueue sends every byte once and in order, whether the transport takes
 });
 
 test("WriteQueue.clear() fails the waiting writes and the queue goes on afterwards", async () => {
-  const host = new ScriptedHost([true]);
-  const queue = new WriteQueue(host, { highWaterMark: 0, sliceSize: Infinity });
+  const queue = new ScriptedQueue([true], 0, Infinity);
   const first = queue.push(new Uint8Array([1]));
   const second = queue.push(new Uint8Array([2]));
   const error = new Error("closed");
@@ -89,5 +88,5 @@ test("WriteQueue.clear() fails the waiting writes and the queue goes on afterwar
   await queue.idle;
   await queue.push(new Uint8Array([3]));
   await queue.idle;
-  assert.deepEqual(host.taken, [1, 3]);
+  assert.deepEqual(queue.taken, [1, 3]);
 });

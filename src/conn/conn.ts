@@ -6,23 +6,16 @@
  */
 import { formatAddr } from "../_address.ts";
 import { Watchdog } from "../_watchdog.ts";
-import {
-  RESOLVED,
-  SEND,
-  SEND_FAILED,
-  SENT,
-  WriteQueue,
-  type WriteQueueHost,
-} from "./_write_queue.ts";
+import { type ConnCore, type ConnState, CUT, FAIL, PEER, STATE, UNTIL_END } from "./_core.ts";
+import { WriteSide } from "./_write_side.ts";
 import { ConnReadable, ConnWritable, ON_ABORT, READS_INTO } from "./_streams.ts";
 import { ReadIterator } from "./_reads.ts";
-import { CUT, FAIL, PEER, type ReadOwner, ReadSide } from "./_read_side.ts";
+import { ReadSide } from "./_read_side.ts";
 import type { Codec, Decoder } from "../codec/codec.ts";
 import { DelimiterCodec } from "../codec/delimiter_codec.ts";
 import { LineCodec, type LineCodecOptions } from "../codec/line_codec.ts";
 import {
   AbortError,
-  BufferFullError,
   ConnectionClosedError,
   TcpError,
   TimeoutError,
@@ -40,14 +33,6 @@ import {
   type WriteData,
 } from "./options.ts";
 
-const encoder = new TextEncoder();
-/**
- * Where a connection is in its life: `open`, then `closing` once `close()`
- * began (pending writes go out), then `closed` (cleanly: by `close()`,
- * `abort()` or the socket's end) or `failed` (`closed` rejects).
- */
-type ConnState = "open" | "closing" | "closed" | "failed";
-
 /**
  * One TCP connection. Reads are buffered (bytes read past a frame stay for
  * the next call), writes go out in the order they are made with bounded
@@ -58,7 +43,7 @@ type ConnState = "open" | "closing" | "closed" | "failed";
  * for await (const chunk of conn) await conn.write(chunk);
  * ```
  */
-export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQueueHost, ReadOwner {
+export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, ConnCore {
   /** This side's address. */
   readonly localAddr: Addr;
 
@@ -79,9 +64,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
   /** Transport calls raced against the connection's end ({@linkcode Conn.#untilEnd}). */
   #waiters: Set<() => void> | undefined;
   #reads: ReadSide;
-  #writes: WriteQueue;
-  /** Write side: FIN was asked for. */
-  #writeClosed = false;
+  #writes: WriteSide;
   #closed: Promise<void> | undefined;
   #settle: ((error?: TcpError) => void) | undefined;
   #readable: ReadableStream<Uint8Array> | undefined;
@@ -90,10 +73,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
   #controller: AbortController | undefined;
   /** Called when `signal` aborts, in place of listeners on it ({@linkcode onAbort}). */
   #onAbort: (() => void)[] | undefined;
-  #bytesWritten = 0;
-  #maxWriteBuffer: number;
   #idle: Watchdog | undefined;
-  #writeDog: Watchdog | undefined;
 
   /**
    * Wraps a transport's connection. Users get `Conn`s from `serve()` and `connect()`.
@@ -106,7 +86,6 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
     this.localAddr = raw.localAddr;
     this.#remoteAddr = raw.remoteAddr;
     checkConnOptions(options);
-    this.#maxWriteBuffer = options.maxWriteBuffer ?? 16 * 1024 * 1024;
     this.#closeTimeout = options.closeTimeout ?? 30_000;
     this.#idle = this.#watchdog("idle", options.idleTimeout, "no bytes moved either way");
     this.#reads = new ReadSide(this, raw, {
@@ -114,12 +93,11 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
       readDog: this.#watchdog("read", options.readTimeout, "a read waited"),
       idle: this.#idle,
     });
-    this.#writeDog = this.#watchdog("write", options.writeTimeout, "the peer took no bytes");
-    this.#writes = new WriteQueue(this, {
+    this.#writes = new WriteSide(this, raw, {
       highWaterMark: options.writeHighWaterMark ?? 64 * 1024,
-      // With a write timeout, large writes go out in slices so that progress is seen.
-      sliceSize: options.writeTimeout ? 256 * 1024 : Infinity,
-      watchdog: this.#writeDog,
+      maxWriteBuffer: options.maxWriteBuffer ?? 16 * 1024 * 1024,
+      writeDog: this.#watchdog("write", options.writeTimeout, "the peer took no bytes"),
+      idle: this.#idle,
     });
     this.#idle?.arm();
     this.#watch(raw);
@@ -206,7 +184,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
       // The plaintext connection's listeners went to the upgrade: it cannot go on.
       throw this.#fail(toTlsError(error, `start TLS with ${this.#peer}`));
     }
-    this.#raw = this.#reads.raw = upgraded;
+    this.#raw = this.#reads.raw = this.#writes.raw = upgraded;
     this.#watch(upgraded);
     await this.handshake();
   }
@@ -263,7 +241,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
 
   /** Bytes the runtime has taken for sending so far. */
   get bytesWritten(): number {
-    return this.#bytesWritten;
+    return this.#writes.bytesWritten;
   }
 
   /**
@@ -431,22 +409,7 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
    * @throws {ConnectionClosedError} After `closeWrite()` or `close()`.
    */
   write(data: WriteData): Promise<void> {
-    const bytes = typeof data === "string" ? encoder.encode(data) : data;
-    if (this.#state !== "open" || this.#writeClosed) {
-      return Promise.reject(
-        this.#cut ?? new ConnectionClosedError(`Cannot write to ${this.#peer}: writing is closed`),
-      );
-    }
-    const waiting = this.#writes.pending;
-    if (waiting + bytes.length > this.#maxWriteBuffer) {
-      return Promise.reject(
-        new BufferFullError(
-          `Cannot write ${bytes.length} bytes to ${this.#peer}: ${waiting} bytes already wait, ` +
-            `maxWriteBuffer is ${this.#maxWriteBuffer}`,
-        ),
-      );
-    }
-    return bytes.length === 0 ? RESOLVED : this.#writes.push(bytes);
+    return this.#writes.write(data);
   }
 
   /**
@@ -466,27 +429,13 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
    *
    * @throws {ConnectionClosedError} (or the error that ended it) When the connection failed.
    */
-  async flush(): Promise<void> {
-    if (this.#writes.busy) await this.#untilEnd(this.#writes.idle);
-    if (this.#state === "failed") throw this.#cut;
-    try {
-      await this.#untilEnd(this.#raw.flush?.());
-    } catch (error) {
-      throw this.#fail(error);
-    }
+  flush(): Promise<void> {
+    return this.#writes.flush();
   }
 
   /** Sends FIN once pending writes are out; reading goes on. */
-  async closeWrite(): Promise<void> {
-    if (this.#writeClosed || this.#state !== "open") return;
-    this.#writeClosed = true;
-    try {
-      await this.#untilEnd(this.#writes.idle);
-      if (this.#cut) throw this.#cut;
-      await this.#untilEnd(this.#raw.closeWrite());
-    } catch (error) {
-      throw this.#fail(error);
-    }
+  closeWrite(): Promise<void> {
+    return this.#writes.closeWrite();
   }
 
   /**
@@ -615,35 +564,29 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
     return this.#raw.readInto !== undefined;
   }
 
-  /** For the write queue: hands bytes to the transport. @internal */
-  [SEND](bytes: Uint8Array): Promise<void> | undefined {
-    return this.#raw.write(bytes);
+  /** For its sides: where the connection is in its life. @internal */
+  get [STATE](): ConnState {
+    return this.#state;
   }
 
-  /** For the write queue: the transport took `length` bytes. @internal */
-  [SENT](length: number): void {
-    this.#bytesWritten += length;
-    this.#idle?.arm();
-  }
-
-  /** For the write queue: a send failed. @internal */
-  [SEND_FAILED](error: unknown): unknown {
-    return this.#fail(error);
-  }
-
-  /** For the read side: why the connection was cut, once it was. @internal */
+  /** For its sides: why the connection was cut, once it was. @internal */
   get [CUT](): TcpError | undefined {
     return this.#cut;
   }
 
-  /** For the read side: a transport's error as the connection's failure. @internal */
+  /** For its sides: a transport's error as the connection's failure. @internal */
   [FAIL](error: unknown): TcpError {
     return this.#fail(error);
   }
 
-  /** For the read side: the peer, as error messages name it. @internal */
+  /** For its sides: the peer, as error messages name it. @internal */
   get [PEER](): string {
     return this.#peer;
+  }
+
+  /** For its sides: {@linkcode Conn.#untilEnd}. @internal */
+  [UNTIL_END]<T>(promise: Promise<T> | undefined): Promise<T> {
+    return this.#untilEnd(promise);
   }
 
   /** Closes the connection (`await using conn = await connect(...)`). */
@@ -701,14 +644,8 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, WriteQu
     const cut = this.#cut;
     if (first) {
       this.#idle?.stop();
-      this.#writeDog?.stop();
     }
-    // An error (and its stack trace, some microseconds) only for writes that wait.
-    if (this.#writes.pending > 0) {
-      this.#writes.clear(
-        cut ?? new ConnectionClosedError(`Cannot write to ${this.#peer}: the connection is closed`),
-      );
-    }
+    this.#writes.end(cut);
     this.#reads.end(cut);
     if (this.#waiters) { for (const wake of this.#waiters) wake(); }
     this.#waiters = undefined;
