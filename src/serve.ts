@@ -10,6 +10,7 @@ import { type AddressMatcher, createAddressMatcher } from "./proxy/cidr.ts";
 import { Conn } from "./conn/conn.ts";
 import { checkConnOptions, type ConnOptions, type StartTlsOptions } from "./conn/options.ts";
 import { LiveList } from "./_live_list.ts";
+import { Admission } from "./_admission.ts";
 import {
   AbortError,
   AddressInUseError,
@@ -146,8 +147,6 @@ export interface ServerStats {
 
 /** The pause after a failed accept: doubles from `first` up to `max`. */
 const ACCEPT_PAUSE_MS = { first: 5, max: 1000 };
-/** At a limit, how long the accept loop waits for an open connection to close before refusing. */
-const LIMIT_GRACE_MS = 100;
 
 /** Why handlers' `conn.signal` aborts at shutdown. */
 export class ShutdownSignal extends AbortError {
@@ -166,11 +165,10 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
 
   #listener: RawListener;
   #options: ServeOptions;
-  #maxConnections: number;
   #connections = new LiveList<Conn>();
+  #admission: Admission;
   /** While shutting down: called when no connection is open any more. */
   #noneOpen: (() => void) | undefined;
-  #perAddress = new Map<string, number>();
   #counts = { accepted: 0, rejected: 0, closed: 0, acceptErrors: 0, bytesIn: 0, bytesOut: 0 };
   #errors: Record<string, number> = {};
   #timeouts: Record<string, number> = {};
@@ -179,17 +177,17 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
   /** TLS that starts after the PROXY header, on the plaintext connection. */
   #tlsAfterHeader: StartTlsOptions | undefined;
   #shutdown: Promise<ShutdownResult> | undefined;
-  /** Ends the pauses (after a failed accept, or at a limit) when shutdown begins. */
-  #wakers = new Set<() => void>();
-  /** Ends the waits at a limit when a connection closes. */
-  #closeWaiters = new Set<() => void>();
   #resolveFinished!: (result: ShutdownResult) => void;
 
   /** @param listener The transport's listener. @param options The server's options. */
   constructor(listener: RawListener, options: ServeOptions) {
     this.#listener = listener;
     this.#options = options;
-    this.#maxConnections = options.maxConnections ?? 10_000;
+    this.#admission = new Admission(
+      options.maxConnections ?? 10_000,
+      options.maxConnectionsPerAddress,
+      () => this.#connections.size,
+    );
     const reply = options.busyReply;
     this.#busyReply = typeof reply === "string" ? new TextEncoder().encode(reply) : reply;
     this.addr = listener.addr as A;
@@ -246,7 +244,7 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
   }
 
   async #runShutdown(deadlineMs: number): Promise<ShutdownResult> {
-    for (const wake of this.#wakers) wake();
+    this.#admission.stop();
     await this.#listener.close();
     const closedBefore = this.#counts.closed;
     for (const conn of [...this.#connections]) conn.requestEnd(new ShutdownSignal());
@@ -289,75 +287,27 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
         this.#counts.acceptErrors++;
         if (pause === 0) this.#report(error);
         pause = Math.min(pause * 2 || ACCEPT_PAUSE_MS.first, ACCEPT_PAUSE_MS.max);
-        await this.#pause(pause);
+        await this.#admission.pause(pause);
         continue;
       }
       if (raw === null) return;
       pause = 0;
       // Counted only when limited: a map update per connection otherwise buys nothing. Behind
       // a balancer the client is known only after the PROXY header: #handle counts it then.
-      const address = this.#options.maxConnectionsPerAddress === undefined || this.#trusted
+      const admission = this.#admission;
+      const address = !admission.perAddress || this.#trusted
         ? undefined
         : addressKey(raw.remoteAddr);
-      if (this.#full(address, true) && !(await this.#roomFor(address, true))) {
+      if (admission.full(address, true) && !(await admission.roomFor(address, true))) {
         if (this.#shutdown) return raw.abort();
         void this.#reject(raw);
         continue;
       }
-      if (address !== undefined) this.#countIn(address);
+      if (address !== undefined) admission.countIn(address);
       const conn = new Conn(raw, this.#options);
       this.#counts.accepted++;
       void this.#handle(conn, address);
     }
-  }
-
-  /**
-   * Whether `address` (when counted per address) is at its limit, or with
-   * `total` the server at `maxConnections`.
-   */
-  #full(address: string | undefined, total: boolean): boolean {
-    return (total && this.#connections.size >= this.#maxConnections) ||
-      (address !== undefined &&
-        (this.#perAddress.get(address) ?? 0) >= this.#options.maxConnectionsPerAddress!);
-  }
-
-  /**
-   * At a limit, whether room comes soon. Peers that closed in the burst just
-   * accepted are seen closed only a few turns later (Deno, Bun): a slot they
-   * hold is no reason to refuse, so this waits up to `LIMIT_GRACE_MS` for
-   * closes. Shutdown ends the wait.
-   */
-  async #roomFor(address: string | undefined, total: boolean): Promise<boolean> {
-    const end = Date.now() + LIMIT_GRACE_MS;
-    while (this.#full(address, total) && Date.now() < end && !this.#shutdown) {
-      await this.#pause(end - Date.now(), true);
-    }
-    return !this.#full(address, total) && !this.#shutdown;
-  }
-
-  #countIn(address: string): void {
-    this.#perAddress.set(address, (this.#perAddress.get(address) ?? 0) + 1);
-  }
-
-  #countOut(address: string): void {
-    const left = (this.#perAddress.get(address) ?? 1) - 1;
-    if (left > 0) this.#perAddress.set(address, left);
-    else this.#perAddress.delete(address);
-  }
-
-  /** Waits `ms`, or less: until shutdown begins or, with `untilClose`, a connection closes. */
-  #pause(ms: number, untilClose = false): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const wake = () => {
-        clearTimeout(timer);
-        this.#wakers.delete(wake);
-        this.#closeWaiters.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      this.#wakers.add(wake);
-      if (untilClose) this.#closeWaiters.add(wake);
-    });
   }
 
   /**
@@ -398,13 +348,14 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
         await this.#withHandshakeTimeout(conn, "no TLS handshake", () => conn.handshake());
       }
       let admitted = true;
-      if (this.#trusted && this.#options.maxConnectionsPerAddress !== undefined) {
+      const admission = this.#admission;
+      if (this.#trusted && admission.perAddress) {
         // The client the header named (the peer itself when it sent none): counted only now.
         const client = addressKey(conn.remoteAddr);
-        admitted = !this.#full(client, false) || await this.#roomFor(client, false);
+        admitted = !admission.full(client, false) || await admission.roomFor(client, false);
         if (admitted) {
           address = client;
-          this.#countIn(address);
+          admission.countIn(address);
         } else await this.#reject(conn);
       }
       if (admitted) {
@@ -424,14 +375,14 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
       this.#timeouts[failure.timeout] = (this.#timeouts[failure.timeout] ?? 0) + 1;
     }
     this.#connections.delete(link);
-    if (address !== undefined) this.#countOut(address);
+    if (address !== undefined) this.#admission.countOut(address);
     this.#counts.closed++;
     this.#counts.bytesIn += conn.bytesRead;
     this.#counts.bytesOut += conn.bytesWritten;
     try {
       this.#options.onClose?.(conn, failure);
     } catch { /* a hook must not take the server down */ }
-    for (const wake of this.#closeWaiters) wake();
+    this.#admission.closed();
     if (this.#connections.size === 0) this.#noneOpen?.();
   }
 
