@@ -15,7 +15,7 @@ import { TlsError, toTcpError, toTlsError, UnsupportedError } from "../errors.ts
 import { rmSync } from "node:fs";
 import { describeTarget } from "../_address.ts";
 import { PushedReads, socketError } from "./_pushed_reads.ts";
-import { Fifo } from "../_fifo.ts";
+import { AcceptQueue } from "./_accept_queue.ts";
 import type {
   Addr,
   CloseWatcher,
@@ -432,18 +432,10 @@ export const bunTransport: Transport = {
     });
   },
   listen(options) {
-    const pending = new Fifo<SocketState>();
-    let waiter: ((conn: RawConn | null) => void) | null = null;
-    let closed = false;
+    const accepted = new AcceptQueue<SocketState>((state) => state, (state) => state.abort());
     let server: BunListener;
     const socket = handlers(
-      (state) => {
-        if (closed) return state.abort();
-        if (!waiter) return void pending.push(state);
-        const w = waiter;
-        waiter = null;
-        w(state);
-      },
+      (state) => accepted.push(state),
       options.path,
       options.tls ? `accept TLS on ${describeTarget(options)}` : undefined,
     );
@@ -470,21 +462,12 @@ export const bunTransport: Transport = {
       addr: options.path !== undefined
         ? { transport: "unix", path: options.path }
         : { transport: "tcp", hostname: server.hostname, port: server.port },
-      accept() {
-        const state = pending.shift();
-        if (state) return Promise.resolve(state);
-        if (closed) return Promise.resolve(null);
-        return new Promise((resolve) => (waiter = resolve));
-      },
+      accept: () => accepted.accept(),
       close() {
-        if (!closed) {
-          closed = true;
+        if (accepted.close()) {
           server.stop(false);
           // Bun leaves the socket file behind; Node and Deno do not.
           if (options.path !== undefined) rmSync(options.path, { force: true });
-          waiter?.(null);
-          waiter = null;
-          for (const state of pending.clear()) state.abort();
         }
         return Promise.resolve();
       },

@@ -18,7 +18,7 @@ import { rmSync } from "node:fs";
 import { finished } from "node:stream";
 import { describeTarget } from "../_address.ts";
 import { PushedReads, socketError } from "./_pushed_reads.ts";
-import { Fifo } from "../_fifo.ts";
+import { AcceptQueue } from "./_accept_queue.ts";
 import type { Addr, CloseWatcher, NetAddr, RawConn, RawListener, Transport } from "../transport.ts";
 import { bindTransport, type BoundApi } from "../bind.ts";
 
@@ -435,16 +435,8 @@ export const nodeTransport: Transport = {
       context
         ? acceptTls(socket, context, secure.alpn, local)
         : wrapSocket(socket, options.path, undefined, local);
-    const pending = new Fifo<net.Socket>();
-    let waiter: ((conn: RawConn | null) => void) | null = null;
-    let closed = false;
-    server.on("connection", (socket: net.Socket) => {
-      if (waiter) {
-        const w = waiter;
-        waiter = null;
-        w(wrap(socket));
-      } else pending.push(socket);
-    });
+    const accepted = new AcceptQueue<net.Socket>(wrap, (socket) => socket.destroy());
+    server.on("connection", (socket: net.Socket) => accepted.push(socket));
     if (options.path !== undefined && options.replaceStale) rmSync(options.path, { force: true });
     return new Promise((resolve, reject) => {
       server.once(
@@ -460,20 +452,10 @@ export const nodeTransport: Transport = {
           addr: typeof address === "string" || address === null
             ? { transport: "unix", path: options.path ?? "" }
             : local ?? netAddr(address.address, address.port),
-          accept() {
-            const socket = pending.shift();
-            if (socket) return Promise.resolve(wrap(socket));
-            if (closed) return Promise.resolve(null);
-            return new Promise((resolve) => (waiter = resolve));
-          },
+          accept: () => accepted.accept(),
           close() {
-            if (closed) return Promise.resolve();
-            closed = true;
-            waiter?.(null);
-            waiter = null;
             // Stop listening now; accepted connections are not the listener's to wait for.
-            server.close();
-            for (const socket of pending.clear()) socket.destroy();
+            if (accepted.close()) server.close();
             return Promise.resolve();
           },
           ref: () => void server.ref(),
