@@ -3,11 +3,11 @@
  * Runs the whole suite on every target and prints one summary line:
  *   1. builds the npm package (scripts/build_npm.ts) and packs it;
  *   2. `deno test`, `bun test`, and `node --test` over the built files on
- *      Node 20 (the machine's), 22 and 24 (from node_modules);
+ *      Node 20 (the machine's), 22, 24 and 26 (from node_modules);
  *   3. prints the counts per target and `N passed, N failed, N skipped`.
  *
  * Plain JavaScript so that the machine's own Node runs it with no build step.
- * Usage: node scripts/run_tests.mjs [--only checks,deno,bun,node20,node22,node24] [-- test files]
+ * Usage: node scripts/run_tests.mjs [--only checks,deno,bun,node20,node22,node24,node26] [-- test files]
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -158,6 +158,7 @@ const nodes = [
   ["node20", systemNode],
   ["node22", join(root, "node_modules/node22/bin/node")],
   ["node24", join(root, "node_modules/node24/bin/node")],
+  ["node26", join(root, "node_modules/node26/bin/node")],
 ];
 const built = build.status === 0
   ? (files.length

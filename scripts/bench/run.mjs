@@ -4,7 +4,7 @@
  * run, interleaved, with one C load generator, and a C epoll echo server as the
  * floor. Prints a table of medians, min-max and ratios, and checks the targets.
  *
- *   node scripts/bench/run.mjs [--quick] [--rounds N] [--only deno,bun,node20,node22,node24]
+ *   node scripts/bench/run.mjs [--quick] [--rounds N] [--only deno,bun,node20,node22,node24,node26]
  *        [--servers raw,cli,tcpkit,each,into,streams,framed,pipeto,pull] [--workloads bulk,pp1,pp100,connrate,idle]
  *        [--duration S] [--no-clients] [--compare REF ...] [--variant NAME=DIR ...] [--json] [--out FILE] [--no-build] [--no-pin]
  *
@@ -178,6 +178,7 @@ const RUNTIMES = [
   { name: "node20", family: "node", cmd: [findNode20()] },
   { name: "node22", family: "node", cmd: [join(root, "node_modules/node22/bin/node")] },
   { name: "node24", family: "node", cmd: [join(root, "node_modules/node24/bin/node")] },
+  { name: "node26", family: "node", cmd: [join(root, "node_modules/node26/bin/node")] },
 ].filter((r) => (!ONLY || ONLY.includes(r.name)) && r.cmd[0] && existsSync(r.cmd[0]));
 for (const r of RUNTIMES) r.version = version(r.cmd[0]);
 
