@@ -457,6 +457,92 @@ for (const transport of transportsHere()) {
       assert.equal(new TextDecoder().decode(rest), "bye");
     });
 
+    /**
+     * A server that pipes until the test aborts the pipe (preventAbort,
+     * preventCancel), then reads on with `readOn(conn)` and answers what it got.
+     */
+    async function readOnServer(readOn: (conn: Conn) => Promise<string>) {
+      const controller = new AbortController();
+      let ended!: (outcome: unknown) => void;
+      const outcome = new Promise<unknown>((resolve) => (ended = resolve));
+      const server = await serve({
+        transport,
+        port: 0,
+        handler: async (conn) => {
+          await conn.readable.pipeTo(conn.writable, {
+            signal: controller.signal,
+            preventAbort: true,
+            preventCancel: true,
+          }).then(() => ended("resolved"), ended);
+          await conn.write(`after: ${await readOn(conn)}`);
+        },
+      });
+      return { server, controller, outcome };
+    }
+
+    // 64 KiB first: on Deno the pipe then reads into a buffer of its own.
+    for (const size of [3, 64 * 1024]) {
+      test(`bytes that arrive after the abort are the connection's next read: read() waiting for them (first ${size} B)`, async () => {
+        const { server, controller, outcome } = await readOnServer(async (conn) => {
+          const next = conn.read();
+          await conn.write("ready");
+          const chunk = await next;
+          return chunk === null ? "the end" : new TextDecoder().decode(chunk);
+        });
+        await using _ = server;
+        await using conn = await connect({ transport, port: server.addr.port });
+        await conn.write(new Uint8Array(size).fill(120));
+        assert.equal((await within(conn.readExact(size), 5000, "the echo")).length, size);
+        controller.abort(new Error("stop piping"));
+        await within(outcome, 5000, "the pipe to settle");
+        assert.equal(new TextDecoder().decode(await conn.readExact(5)), "ready");
+        await conn.write("two");
+        await conn.closeWrite();
+        const rest = await within(readAll(conn), 5000, "the answer");
+        assert.equal(new TextDecoder().decode(rest), "after: two");
+      });
+    }
+
+    test("bytes that arrive after the abort are the connection's next read: buffered until read", async () => {
+      const { server, controller, outcome } = await readOnServer(async (conn) => {
+        for (let i = 0; conn.buffered < 3 && i < 500; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        return new TextDecoder().decode((await conn.read())!);
+      });
+      await using _ = server;
+      await using conn = await connect({ transport, port: server.addr.port });
+      await conn.write("one");
+      assert.equal(new TextDecoder().decode((await conn.read())!), "one");
+      controller.abort(new Error("stop piping"));
+      await within(outcome, 5000, "the pipe to settle");
+      await conn.write("two");
+      await conn.closeWrite();
+      const rest = await within(readAll(conn), 10_000, "the answer");
+      assert.equal(new TextDecoder().decode(rest), "after: two");
+    });
+
+    test("bytes that arrive after the abort are the connection's next read: forEach() waiting for them", async () => {
+      const { server, controller, outcome } = await readOnServer(async (conn) => {
+        let got = "";
+        const loop = conn.forEach((chunk) => void (got += new TextDecoder().decode(chunk)));
+        await conn.write("ready");
+        await loop;
+        return got;
+      });
+      await using _ = server;
+      await using conn = await connect({ transport, port: server.addr.port });
+      await conn.write("one");
+      assert.equal(new TextDecoder().decode((await conn.read())!), "one");
+      controller.abort(new Error("stop piping"));
+      await within(outcome, 5000, "the pipe to settle");
+      assert.equal(new TextDecoder().decode(await conn.readExact(5)), "ready");
+      await conn.write("two");
+      await conn.closeWrite();
+      const rest = await within(readAll(conn), 5000, "the answer");
+      assert.equal(new TextDecoder().decode(rest), "after: two");
+    });
+
     test("a signal aborted before the pipe starts rejects at once and writes nothing", async () => {
       await using server = await serve({
         transport,

@@ -55,8 +55,13 @@ export class ReadSide implements ReadHost {
   #eof = false;
   /** A read call is in progress (one at a time). */
   #reading = false;
-  /** The handler the transport will deliver to, while a read waits on it. */
+  /**
+   * The handler the transport will deliver to, while a read waits on it; or,
+   * while an orphan is with the transport, the read that waits for its bytes.
+   */
   #inflight: ReadHandler | undefined;
+  /** A read its caller gave up ({@linkcode ReadSide.abandon}) that the transport still has. */
+  #orphan: PendingRead | undefined;
 
   /**
    * @param owner The connection.
@@ -113,6 +118,21 @@ export class ReadSide implements ReadHost {
   }
 
   /**
+   * Gives up the read that waits on the transport, if one does (a pipe
+   * stopped by its signal): it settles now as the end of the stream, and
+   * what the transport brings it is kept for the next read. Nothing is lost.
+   */
+  abandon(): void {
+    const read = this.#inflight;
+    if (!(read instanceof PendingRead)) return;
+    this.#inflight = undefined;
+    // A read that waited for an orphan's bytes leaves them to the next read.
+    this.#orphan ??= read;
+    this.#endRead();
+    read.resolve(read.asResult ? DONE : null);
+  }
+
+  /**
    * The connection ended: the read timeout stops, and a read that waits
    * fails at once with `cut`, when the connection was cut.
    *
@@ -138,6 +158,7 @@ export class ReadSide implements ReadHost {
    * that answers at once (from many small chunks queued) must not recurse.
    */
   [ON_READ](read: PendingRead, bytes: Uint8Array | null): void {
+    if (read === this.#orphan) return this.#adopt(read, bytes);
     if (this.#inflight === read) this.#inflight = undefined;
     if (read.looping) {
       read.next = bytes;
@@ -184,7 +205,7 @@ export class ReadSide implements ReadHost {
     if (buffered !== undefined) return loop.chunk(buffered, true);
     if (this.#eof) return loop.chunk(null, true);
     this.#inflight = loop;
-    this.raw.read(loop);
+    if (this.#orphan === undefined) this.raw.read(loop);
     // Only a read left waiting has a deadline: a chunk's is its own, a frame's covers its chunks.
     if (this.#inflight !== loop || this.#readDog === undefined) return;
     if (loop.decoder === undefined) this.#readDog.arm();
@@ -220,6 +241,14 @@ export class ReadSide implements ReadHost {
 
   /** For {@linkcode PendingRead} and {@linkcode EachLoop}: the transport's read failed. */
   [ON_READ_ERROR](read: { reject(error: unknown): void }, error: unknown): void {
+    if (read === this.#orphan) {
+      // The read that waits for the orphan's bytes gets its error instead.
+      this.#orphan = undefined;
+      const waiting = this.#inflight;
+      if (waiting !== undefined) waiting.error(error);
+      else this.#owner[FAIL](error);
+      return;
+    }
     if (this.#inflight === (read as unknown)) this.#inflight = undefined;
     this.#endRead();
     read.reject(this.#owner[FAIL](error));
@@ -305,9 +334,53 @@ export class ReadSide implements ReadHost {
   /** Asks the transport for bytes; into `readInto()`'s buffer when set (nothing is buffered then). */
   #request(read: PendingRead): void {
     this.#inflight = read;
+    // The transport has the orphan's read: its bytes come to this one (#adopt).
+    if (this.#orphan !== undefined) return;
     if (read.into !== undefined) {
       this.raw.readInto!(read.into, read);
     } else this.raw.read(read);
+  }
+
+  /**
+   * What the transport brought an orphan: kept for the next read, which gets
+   * it now if it waits (and asks the transport for more when it needs more).
+   */
+  #adopt(orphan: PendingRead, bytes: Uint8Array | null): void {
+    this.#orphan = undefined;
+    // An orphan that read into a pipe's buffer: its bytes are copied out of it.
+    const kept = bytes !== null && orphan.into !== undefined ? bytes.slice() : bytes;
+    try {
+      this.#onChunk(kept);
+    } catch {
+      return; // cut meanwhile: the waiting read failed with it already
+    }
+    if (kept !== null) this.buffer.push(kept);
+    const waiting = this.#inflight;
+    this.#inflight = undefined;
+    if (waiting instanceof PendingRead) this.#resume(waiting);
+    else (waiting as Loop | undefined)?.start();
+  }
+
+  /** A read that waited for an orphan's bytes: served from the buffer, else from the transport. */
+  #resume(read: PendingRead): void {
+    const decoder = read.decoder;
+    let value: unknown = null;
+    try {
+      if (decoder === undefined) value = this.buffer.shift() ?? null;
+      else {
+        if (this.buffer.length > 0) value = decoder.decode(this.buffer);
+        if (value === null && this.#eof) value = decoder.decodeEof(this.buffer);
+      }
+      if (value === null && !this.#eof) {
+        this.#checkReadBuffer();
+        return this.#request(read);
+      }
+    } catch (error) {
+      this.#endRead();
+      return read.reject(error);
+    }
+    this.#endRead();
+    read.resolve(read.asResult ? toResult(value) : value);
   }
 
   #endRead(): void {

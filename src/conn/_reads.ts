@@ -147,6 +147,8 @@ export interface Loop extends ReadHandler {
   readonly decoder: Decoder<unknown> | undefined;
   /** @param counted Whether the host counted the bytes already (it had buffered them). */
   chunk(bytes: Uint8Array | null, counted?: boolean): void;
+  /** Takes what is buffered, then asks for more. */
+  start(): void;
 }
 
 /**

@@ -9,6 +9,9 @@ import type { Conn } from "./conn.ts";
 /** Conn's getter: whether its runtime reads into memory it is given (Deno). @internal */
 export const READS_INTO: unique symbol = Symbol("readsInto");
 
+/** Conn's method that gives up the read in progress, keeping what it brings for the next read. @internal */
+export const ABANDON_READ: unique symbol = Symbol("abandonRead");
+
 /** Conn's method behind {@linkcode onAbort}. @internal */
 export const ON_ABORT: unique symbol = Symbol("onAbort");
 
@@ -136,6 +139,8 @@ function pipeConns(
   return new Promise<void>((resolve, reject) => {
     const stopListening = onAbort(signal, () => {
       loop.stopped = true;
+      // The read the loop waits on is given up: what it brings stays the connection's.
+      from[ABANDON_READ]();
       shutdown(reader, writer, options, signal.reason).catch(reject);
     }, from);
     // Once stopped, the abort's shutdown settles the pipe, whatever the loop saw.

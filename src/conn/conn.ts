@@ -8,7 +8,7 @@ import { formatAddr } from "../_address.ts";
 import { Watchdog } from "../_watchdog.ts";
 import { type ConnCore, type ConnState, CUT, FAIL, PEER, STATE, UNTIL_END } from "./_core.ts";
 import { WriteSide } from "./_write_side.ts";
-import { ConnReadable, ConnWritable, ON_ABORT, READS_INTO } from "./_streams.ts";
+import { ABANDON_READ, ConnReadable, ConnWritable, ON_ABORT, READS_INTO } from "./_streams.ts";
 import { ReadIterator } from "./_reads.ts";
 import { ReadSide } from "./_read_side.ts";
 import type { Codec, Decoder } from "../codec/codec.ts";
@@ -557,6 +557,11 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, ConnCor
    */
   [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array, undefined, undefined> {
     return new ReadIterator<Uint8Array>(this.#reads);
+  }
+
+  /** For pipes: see {@linkcode ReadSide.abandon}. @internal */
+  [ABANDON_READ](): void {
+    this.#reads.abandon();
   }
 
   /** For pipes: whether the runtime reads into memory it is given (Deno). @internal */
