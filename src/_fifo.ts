@@ -22,6 +22,11 @@ export class Fifo<T> {
     this.#items.push(item);
   }
 
+  /** @returns The first item, left in place; `undefined` when empty. */
+  peek(): T | undefined {
+    return this.#head === this.#items.length ? undefined : this.#items[this.#head];
+  }
+
   /** @returns The first item, removed; `undefined` when empty. */
   shift(): T | undefined {
     const items = this.#items;

@@ -13,6 +13,7 @@ import type { RawConn, ReadHandler } from "../transport.ts";
 import type { Watchdog } from "../_watchdog.ts";
 import {
   CHUNK_ARRIVED,
+  CORK,
   DECODE_FRAME,
   DONE,
   EachLoop,
@@ -37,6 +38,8 @@ export interface ReadSideOptions {
   readDog: Watchdog | undefined;
   /** The idle timeout's watchdog: re-armed by each chunk. */
   idle: Watchdog | undefined;
+  /** The connection's writes, held back while a loop hands over the frames of one chunk. */
+  writes: { cork(): void; uncork(): void };
 }
 
 /** A connection's reads, one at a time. */
@@ -51,6 +54,7 @@ export class ReadSide implements ReadHost {
   #maxReadBuffer: number;
   #readDog: Watchdog | undefined;
   #idle: Watchdog | undefined;
+  #writes: ReadSideOptions["writes"];
   /** The peer has sent FIN. */
   #eof = false;
   /** A read call is in progress (one at a time). */
@@ -74,6 +78,7 @@ export class ReadSide implements ReadHost {
     this.#maxReadBuffer = options.maxReadBuffer;
     this.#readDog = options.readDog;
     this.#idle = options.idle;
+    this.#writes = options.writes;
   }
 
   /** Whether a read call is in progress. */
@@ -232,6 +237,12 @@ export class ReadSide implements ReadHost {
     if (eof) return decoder.decodeEof(buffer);
     this.#checkReadBuffer();
     return null;
+  }
+
+  /** For {@linkcode EachLoop}: holds writes back while it hands over frames, then sends them together. */
+  [CORK](on: boolean): void {
+    if (on) this.#writes.cork();
+    else this.#writes.uncork();
   }
 
   /** For {@linkcode EachLoop}: the loop is over. */

@@ -29,6 +29,8 @@ export const CHUNK_ARRIVED = Symbol("chunkArrived");
 export const DECODE_FRAME = Symbol("decodeFrame");
 /** The host's method called when a loop is over: reads may start again. */
 export const LOOP_ENDED = Symbol("loopEnded");
+/** The host's method that holds the connection's writes back (`true`) and sends them together (`false`). */
+export const CORK = Symbol("cork");
 
 /** @param value A chunk or frame, or `null` at the end. @returns As an iterator result. */
 export function toResult<T>(value: T | null): IteratorResult<T, undefined> {
@@ -47,6 +49,7 @@ export interface ReadHost {
   [CHUNK_ARRIVED](bytes: Uint8Array | null, loop: Loop): Uint8Array | null;
   [DECODE_FRAME]<T>(decoder: Decoder<T>, eof: boolean): T | null;
   [LOOP_ENDED](): void;
+  [CORK](on: boolean): void;
 }
 
 /**
@@ -236,12 +239,21 @@ export class EachLoop<T> implements Loop {
     this.#host[ON_READ_ERROR](this, error);
   }
 
-  /** Every whole frame in the host's buffer to `fn`; false when the loop ended or waits. */
+  /**
+   * Every whole frame in the host's buffer to `fn`; false when the loop ended
+   * or waits. What `fn` writes meanwhile goes out together (pipelined requests).
+   */
   #drain(): boolean {
-    for (;;) {
-      const frame = this.#host[DECODE_FRAME](this.decoder!, this.#eof);
-      if (frame === null) return this.#eof ? this.#end() : true;
-      if (!this.#call(frame)) return false;
+    const host = this.#host;
+    host[CORK](true);
+    try {
+      for (;;) {
+        const frame = host[DECODE_FRAME](this.decoder!, this.#eof);
+        if (frame === null) return this.#eof ? this.#end() : true;
+        if (!this.#call(frame)) return false;
+      }
+    } finally {
+      host[CORK](false);
     }
   }
 

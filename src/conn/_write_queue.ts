@@ -38,6 +38,9 @@ export interface WriteQueueOptions {
  */
 export const RESOLVED: Promise<void> = Promise.resolve();
 
+/** Writes made while corked are sent as one buffer up to this size. */
+const COALESCE_MAX = 64 * 1024;
+
 /**
  * Writes in order, with a count of the bytes waiting. The pump is a loop
  * while the transport takes bytes at once (the usual case on Bun and Node: a
@@ -65,6 +68,8 @@ export abstract class WriteQueue {
   /** Bytes of the slice with the transport. */
   #inFlight = 0;
   #idleWaiters: (() => void)[] | undefined;
+  /** While above 0, writes wait for `uncork()`, which sends them together. */
+  #corked = 0;
 
   /** @param options The bounds. */
   constructor(options: WriteQueueOptions) {
@@ -80,12 +85,12 @@ export abstract class WriteQueue {
 
   /** Whether bytes are with the transport or queued: `idle` would wait. */
   get busy(): boolean {
-    return this.#pumping;
+    return this.#pumping || this.#current !== undefined;
   }
 
   /** Settles once every queued write has been sent or has failed. */
   get idle(): Promise<void> {
-    if (!this.#pumping) return RESOLVED;
+    if (!this.busy) return RESOLVED;
     return new Promise((resolve) => (this.#idleWaiters ??= []).push(resolve));
   }
 
@@ -96,6 +101,8 @@ export abstract class WriteQueue {
    * @returns When the caller may go on.
    */
   push(bytes: Uint8Array): Promise<void> {
+    // Held back, bytes wait as they would not: never past the high-water mark for it.
+    if (this.#pending + bytes.length > this.#highWaterMark) this.sendHeld();
     this.#pending += bytes.length;
     const item: PendingWrite = { bytes, offset: 0 };
     let done = RESOLVED;
@@ -109,7 +116,7 @@ export abstract class WriteQueue {
     else {
       this.#current = item;
       // A slice still with the transport (the queue was cleared meanwhile) goes on to this one.
-      if (!this.#pumping) this.#pump();
+      if (!this.#pumping && this.#corked === 0) this.#pump();
     }
     return done;
   }
@@ -125,6 +132,54 @@ export abstract class WriteQueue {
     current?.reject?.(error);
     for (const pending of this.#queue?.clear() ?? []) pending.reject?.(error);
     this.#pending = 0;
+    // Corked writes had no pump to end their wait.
+    if (!this.#pumping) this.#stopped();
+  }
+
+  /**
+   * Holds writes back until the matching {@linkcode WriteQueue.uncork}: the
+   * answers to several frames decoded from one chunk (pipelined requests)
+   * then go to the transport as one buffer, one system call instead of one each.
+   */
+  cork(): void {
+    this.#corked++;
+  }
+
+  /** Sends what was written while corked, the small writes as one buffer. */
+  uncork(): void {
+    if (--this.#corked === 0) this.sendHeld();
+  }
+
+  /** Sends what corking holds back now, as one buffer (a limit would otherwise count it). */
+  protected sendHeld(): void {
+    if (this.#pumping || this.#current === undefined) return;
+    this.#coalesce();
+    this.#pump();
+  }
+
+  /**
+   * Joins the writes that wait into the first, while nobody waits on them
+   * (each resolved at once) and they fit in `COALESCE_MAX` bytes.
+   */
+  #coalesce(): void {
+    const queue = this.#queue;
+    const first = this.#current!;
+    if (queue === undefined || queue.length === 0 || first.resolve || first.offset > 0) return;
+    const parts = [first.bytes.subarray(first.offset)];
+    let size = parts[0].length;
+    for (let next; (next = queue.peek()) !== undefined && next.resolve === undefined;) {
+      if (size + next.bytes.length > COALESCE_MAX) break;
+      size += next.bytes.length;
+      parts.push(queue.shift()!.bytes);
+    }
+    if (parts.length === 1) return;
+    const joined = new Uint8Array(size);
+    let at = 0;
+    for (const part of parts) {
+      joined.set(part, at);
+      at += part.length;
+    }
+    this.#current = { bytes: joined, offset: 0 };
   }
 
   /**

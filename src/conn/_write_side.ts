@@ -63,7 +63,12 @@ export class WriteSide extends WriteQueue {
           new ConnectionClosedError(`Cannot write to ${core[PEER]}: writing is closed`),
       );
     }
-    const waiting = this.pending;
+    let waiting = this.pending;
+    if (waiting + bytes.length > this.#maxWriteBuffer) {
+      // What corking holds back is sent first: the limit counts what really waits.
+      this.sendHeld();
+      waiting = this.pending;
+    }
     if (waiting + bytes.length > this.#maxWriteBuffer) {
       return Promise.reject(
         new BufferFullError(

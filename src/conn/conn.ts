@@ -88,16 +88,17 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, ConnCor
     checkConnOptions(options);
     this.#closeTimeout = options.closeTimeout ?? 30_000;
     this.#idle = this.#watchdog("idle", options.idleTimeout, "no bytes moved either way");
-    this.#reads = new ReadSide(this, raw, {
-      maxReadBuffer: options.maxReadBuffer ?? 16 * 1024 * 1024,
-      readDog: this.#watchdog("read", options.readTimeout, "a read waited"),
-      idle: this.#idle,
-    });
-    this.#writes = new WriteSide(this, raw, {
+    const writes = this.#writes = new WriteSide(this, raw, {
       highWaterMark: options.writeHighWaterMark ?? 64 * 1024,
       maxWriteBuffer: options.maxWriteBuffer ?? 16 * 1024 * 1024,
       writeDog: this.#watchdog("write", options.writeTimeout, "the peer took no bytes"),
       idle: this.#idle,
+    });
+    this.#reads = new ReadSide(this, raw, {
+      maxReadBuffer: options.maxReadBuffer ?? 16 * 1024 * 1024,
+      readDog: this.#watchdog("read", options.readTimeout, "a read waited"),
+      idle: this.#idle,
+      writes,
     });
     this.#idle?.arm();
     this.#watch(raw);
