@@ -101,7 +101,7 @@ export abstract class WriteQueue {
    * @returns When the caller may go on.
    */
   push(bytes: Uint8Array): Promise<void> {
-    // Held back, bytes wait as they would not: never past the high-water mark for it.
+    // What corking holds back goes out before it could make this write wait.
     if (this.#pending + bytes.length > this.#highWaterMark) this.sendHeld();
     this.#pending += bytes.length;
     const item: PendingWrite = { bytes, offset: 0 };
@@ -165,7 +165,7 @@ export abstract class WriteQueue {
     const queue = this.#queue;
     const first = this.#current!;
     if (queue === undefined || queue.length === 0 || first.resolve || first.offset > 0) return;
-    const parts = [first.bytes.subarray(first.offset)];
+    const parts = [first.bytes];
     let size = parts[0].length;
     for (let next; (next = queue.peek()) !== undefined && next.resolve === undefined;) {
       if (size + next.bytes.length > COALESCE_MAX) break;

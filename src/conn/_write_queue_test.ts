@@ -117,7 +117,7 @@ test("WriteQueue sends every byte once and in order when writes are corked in ru
   );
 });
 
-test("WriteQueue.uncork() sends what was written while corked as one buffer", async () => {
+test("WriteQueue.uncork() sends what was written while corked as one buffer", () => {
   const queue = new ScriptedQueue([false], 1 << 20, Infinity);
   queue.cork();
   for (let i = 0; i < 16; i++) queue.push(new Uint8Array(10).fill(i));
