@@ -6,10 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import process from "node:process";
 import { describe, test } from "node:test";
-import { connect } from "../mod.ts";
+import { connect, serve } from "../mod.ts";
 import {
   cliCommand,
   pseudoRandomBytes,
@@ -132,6 +134,104 @@ describe(`serve output on ${RUNTIME}`, () => {
       },
     );
   }
+
+  test(
+    "serve with a stderr nobody reads still serves others and stops on SIGTERM",
+    { timeout: 60_000 },
+    async () => {
+      // The log lines (two a connection) fill the pipe; a Unix socket, since the
+      // listening line cannot be read from a stderr nobody reads.
+      const dir = mkdtempSync(join(tmpdir(), "tcpkit-stderr-"));
+      const path = join(dir, "serve.sock");
+      const script = 'exec 2> >(exec sleep 120); echo "sink $!"; exec "$@"';
+      const command = [...cliCommand(RUNTIME), "serve", "--unix", path];
+      const child = spawn("bash", ["-c", script, "bash", ...command], {
+        stdio: ["ignore", "pipe", "ignore"],
+      });
+      const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+        child.on("exit", (code, signal) => resolve({ code, signal }))
+      );
+      let sink: number | undefined;
+      child.stdout.on("data", (chunk: Uint8Array) => {
+        sink ??= Number(text(chunk).match(/sink (\d+)/)?.[1]) || undefined;
+      });
+      try {
+        // The socket's file is there at bind, before listen: wait for a connection to be taken.
+        let listening = false;
+        for (let i = 0; i < 200 && !listening; i++) {
+          listening = existsSync(path) &&
+            await connect({ path }).then((c) => (c.abort(), true), () => false);
+          if (!listening) await sleep(100);
+        }
+        assert.ok(listening, "serve did not listen");
+        // About 300 KiB of log lines: several times what a pipe holds.
+        await within(
+          (async () => {
+            for (let i = 0; i < 2000; i++) (await connect({ path, timeout: 3000 })).abort();
+          })(),
+          30_000,
+          "2,000 connections",
+        );
+        await using other = await connect({ path, readTimeout: 5000 });
+        await other.write("ping\n");
+        assert.equal(text((await other.read())!), "ping\n");
+        process.kill(child.pid!, "SIGTERM");
+        const exit = await within(exited, 15_000, "exit after SIGTERM");
+        assert.deepEqual(exit, { code: 0, signal: null });
+      } finally {
+        if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+        if (sink) {
+          try {
+            process.kill(sink, "SIGKILL");
+          } catch { /* gone already */ }
+        }
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+
+  test(
+    "connect with a stdout nobody reads stops on Ctrl-C (SIGINT), exit code 130",
+    { timeout: 60_000 },
+    async () => {
+      const chunk = new Uint8Array(64 * 1024).fill(0x41);
+      // A server that sends without end: connect prints it to a stdout nobody reads.
+      await using server = await serve({
+        port: 0,
+        handler: async (conn) => {
+          for (;;) await conn.write(chunk);
+        },
+      });
+      const script = 'exec > >(exec sleep 120); echo "sink $!" >&2; exec "$@"';
+      const command = [...cliCommand(RUNTIME), "connect", "127.0.0.1", `${server.addr.port}`];
+      const child = spawn("bash", ["-c", script, "bash", ...command], {
+        stdio: ["pipe", "ignore", "pipe"],
+      });
+      let stderr = "";
+      child.stderr.on("data", (data: Uint8Array) => (stderr += text(data)));
+      const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+        child.on("exit", (code, signal) => resolve({ code, signal }))
+      );
+      try {
+        // Connected, and the pipe full (64 KiB) many times over: connect holds back.
+        for (let i = 0; i < 200 && server.stats.bytesOut < 2 ** 20; i++) await sleep(50);
+        assert.ok(server.stats.bytesOut > 0, `connect never connected: ${stderr}`);
+        await sleep(500);
+        process.kill(child.pid!, "SIGINT");
+        const exit = await within(exited, 10_000, "exit after SIGINT");
+        assert.deepEqual(exit, { code: 130, signal: null }, stderr);
+        assert.match(stderr, /tcpkit: interrupted/);
+      } finally {
+        if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+        const sink = Number(stderr.match(/^sink (\d+)$/m)?.[1]);
+        if (sink) {
+          try {
+            process.kill(sink, "SIGKILL");
+          } catch { /* gone already */ }
+        }
+      }
+    },
+  );
 
   test("serve --framing line echoes random bytes, CRLF and invalid GBK byte for byte", async () => {
     for (const encoding of ["utf-8", "gbk"]) {

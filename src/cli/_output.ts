@@ -2,11 +2,31 @@
  * What the command line prints besides data: logs and one-line errors on
  * stderr (text, or JSON lines with `--json`), so that stdout carries only
  * what peers sent. Colour only on a terminal, and never with `NO_COLOR`.
+ * Lines are written asynchronously and bounded: a stderr nobody reads
+ * drops log lines (counted, and said once it drains), never stalls a server.
  *
  * @module
  */
 import process from "node:process";
 import { TcpError } from "../errors.ts";
+import { outputSink, OutputWriter } from "./_stdout.ts";
+
+/** Log bytes that may wait for stderr; past them lines are dropped. */
+const LOG_QUEUE_MAX = 256 * 1024;
+/** Every logger's lines, in order: made on the first line. */
+let stderr: OutputWriter | undefined;
+/** Lines dropped since the last said so. */
+let droppedLines = 0;
+
+/**
+ * Waits until the log lines queued are written (before the process exits).
+ *
+ * @param timeoutMs The longest wait: a stderr nobody reads must not keep the process.
+ * @returns Whether all were written.
+ */
+export function flushLog(timeoutMs: number): Promise<boolean> {
+  return stderr?.flush(timeoutMs) ?? Promise.resolve(true);
+}
 
 /** A usage mistake: printed with a hint to `--help`, exit code 2. */
 export class UsageError extends Error {
@@ -64,27 +84,26 @@ export class Logger {
   }
 
   #write(level: Level, event: string, message: string, fields: Record<string, unknown>): void {
+    stderr ??= new OutputWriter(outputSink("stderr"), { maxQueued: LOG_QUEUE_MAX });
+    if (droppedLines > 0) {
+      const dropped = droppedLines;
+      const said = `${dropped} log line${
+        dropped === 1 ? "" : "s"
+      } dropped: stderr was not keeping up`;
+      if (stderr.offer(this.#format("warn", "log-drop", said, { dropped }))) droppedLines = 0;
+    }
+    if (!stderr.offer(this.#format(level, event, message, fields))) droppedLines++;
+  }
+
+  #format(level: Level, event: string, message: string, fields: Record<string, unknown>): string {
     const { id, json } = this.#options;
     const name = id ? `tcpkit[${id}]` : "tcpkit";
     if (json) {
       const worker = id ? { worker: id } : {};
       const entry = { time: new Date().toISOString(), level, event, message, ...worker, ...fields };
-      process.stderr.write(`${JSON.stringify(entry)}\n`);
-    } else if (this.#color) {
-      process.stderr.write(`\x1b[${COLORS[level]}m${name}:\x1b[0m ${message}\n`);
-    } else {
-      process.stderr.write(`${name}: ${message}\n`);
+      return `${JSON.stringify(entry)}\n`;
     }
+    if (this.#color) return `\x1b[${COLORS[level]}m${name}:\x1b[0m ${message}\n`;
+    return `${name}: ${message}\n`;
   }
-}
-
-/**
- * Writes bytes or text to stdout and resolves once they are taken (backpressure).
- *
- * @param data The bytes or text.
- */
-export function writeStdout(data: Uint8Array | string): Promise<void> {
-  return new Promise((resolve, reject) =>
-    process.stdout.write(data, (error) => (error ? reject(error) : resolve()))
-  );
 }

@@ -1,9 +1,9 @@
 /**
- * The data output of `serve` (what peers send, shown on stdout): written
- * asynchronously and bounded, so that a stdout nobody drains (`| less` left
- * unscrolled, a terminal paused with Ctrl-S, a slow ssh session) never
- * blocks the event loop, never grows memory without bound, and never delays
- * signals. Each runtime's own stdout does one of those things:
+ * The command line's output (what peers send, on stdout; the logs, on
+ * stderr): written asynchronously and bounded, so that an output nobody
+ * drains (`| less` left unscrolled, a terminal paused with Ctrl-S, a slow
+ * ssh session) never blocks the event loop, never grows memory without
+ * bound, and never delays signals. Each runtime's own does one of those things:
  * `node:process` stdout on Deno writes synchronously (a full pipe or a
  * paused terminal freezes the whole process), Node's blocks on a terminal,
  * Bun's blocks on a terminal and buffers without bound on a pipe.
@@ -154,13 +154,15 @@ export class OutputWriter {
   /**
    * Waits until everything queued is written, for at most `timeoutMs`.
    *
-   * @param timeoutMs The longest wait.
+   * @param timeoutMs The longest wait (none by default).
    * @returns Whether everything was written.
    */
-  flush(timeoutMs: number): Promise<boolean> {
+  flush(timeoutMs = Infinity): Promise<boolean> {
     if (this.#queued === 0 && !this.#writing) return Promise.resolve(true);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), timeoutMs);
+      const timer = timeoutMs === Infinity
+        ? undefined
+        : setTimeout(() => resolve(false), timeoutMs);
       this.#flushed.push(() => {
         clearTimeout(timer);
         resolve(true);
@@ -257,53 +259,57 @@ export class OutputWriter {
   }
 }
 
-interface DenoStdout {
+interface DenoOutput {
   write(bytes: Uint8Array): Promise<number>;
   isTerminal(): boolean;
 }
 
 /**
- * This process's stdout as a sink that never blocks the event loop: Deno's
- * `Deno.stdout.write()` (asynchronous on pipes and terminals), Node's
- * `process.stdout` (asynchronous on pipes; on a terminal, once switched to
- * non-blocking), and on Bun `fs.write()` to fd 1 (done off the event loop).
+ * This process's stdout or stderr as a sink that never blocks the event
+ * loop: Deno's `Deno.stdout.write()` (asynchronous on pipes and terminals),
+ * Node's `process.stdout` (asynchronous on pipes; on a terminal, once
+ * switched to non-blocking), and on Bun `fs.write()` to the descriptor
+ * (done off the event loop).
  *
+ * @param name Which output.
  * @returns The sink.
  */
-export function stdoutSink(): OutputSink {
-  const deno = (globalThis as unknown as { Deno?: { stdout: DenoStdout } }).Deno;
+export function outputSink(name: "stdout" | "stderr"): OutputSink {
+  const deno = (globalThis as unknown as { Deno?: Record<typeof name, DenoOutput> }).Deno;
   if (deno) {
+    const output = deno[name];
     return {
-      isTerminal: deno.stdout.isTerminal(),
+      isTerminal: output.isTerminal(),
       async write(bytes) {
-        for (let n = 0; n < bytes.length;) n += await deno.stdout.write(bytes.subarray(n));
+        for (let n = 0; n < bytes.length;) n += await output.write(bytes.subarray(n));
       },
     };
   }
-  const isTerminal = isatty(1);
-  if ("Bun" in globalThis) return { isTerminal, write: writeFd };
-  const stdout = process.stdout as typeof process.stdout & {
+  const fd = name === "stdout" ? 1 : 2;
+  const isTerminal = isatty(fd);
+  if ("Bun" in globalThis) return { isTerminal, write: (bytes) => writeFd(fd, bytes) };
+  const stream = process[name] as typeof process.stdout & {
     _handle?: { setBlocking?(on: boolean): void };
   };
-  // Node makes a terminal stdout blocking: a paused terminal would stop the event loop.
-  if (isTerminal) stdout._handle?.setBlocking?.(false);
+  // Node makes a terminal's output blocking: a paused terminal would stop the event loop.
+  if (isTerminal) stream._handle?.setBlocking?.(false);
   let failure: Error | undefined;
-  stdout.on("error", (error) => (failure = error));
+  stream.on("error", (error) => (failure = error));
   return {
     isTerminal,
     write: (bytes) =>
       new Promise((resolve, reject) => {
         if (failure) return reject(failure);
-        stdout.write(bytes, (error) => (error ? reject(error) : resolve()));
+        stream.write(bytes, (error) => (error ? reject(error) : resolve()));
       }),
   };
 }
 
-/** Writes all bytes to fd 1 with `fs.write()`, retrying partial writes and `EAGAIN`. */
-async function writeFd(bytes: Uint8Array): Promise<void> {
+/** Writes all bytes to `fd` with `fs.write()`, retrying partial writes and `EAGAIN`. */
+async function writeFd(fd: number, bytes: Uint8Array): Promise<void> {
   for (let n = 0; n < bytes.length;) {
     n += await new Promise<number>((resolve, reject) =>
-      fsWrite(1, bytes, n, bytes.length - n, null, (error, written) => {
+      fsWrite(fd, bytes, n, bytes.length - n, null, (error, written) => {
         if (error?.code === "EAGAIN") setTimeout(() => resolve(0), 10);
         else if (error) reject(error);
         else resolve(written);

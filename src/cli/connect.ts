@@ -13,7 +13,8 @@ import { connect } from "../adapters/native.ts";
 import type { Conn } from "../conn/conn.ts";
 import { hexdump } from "./_hexdump.ts";
 import { type Encoding, parseCount, parseDuration, parseEncoding, readPem } from "./_options.ts";
-import { Logger, UsageError, writeStdout } from "./_output.ts";
+import { flushLog, Logger, UsageError } from "./_output.ts";
+import { outputSink, OutputWriter } from "./_stdout.ts";
 
 const HELP = `Usage: tcpkit connect [HOST PORT | --unix PATH] [options]
 
@@ -56,6 +57,8 @@ interface ConnectCli {
   eol: string;
   hex: boolean;
   log: Logger;
+  /** What the server sends: a stdout that does not keep up holds reading back. */
+  out: OutputWriter;
 }
 
 /**
@@ -100,6 +103,7 @@ export async function runConnect(args: string[]): Promise<void> {
     eol: values.crlf ? "\r\n" : "\n",
     hex: values.hex,
     log: new Logger({ verbose: values.verbose }),
+    out: new OutputWriter(outputSink("stdout")),
   };
   const tls = values.tls || values.ca !== undefined || values.servername !== undefined
     ? {
@@ -114,8 +118,9 @@ export async function runConnect(args: string[]): Promise<void> {
     : undefined;
   // Ctrl-C: say so and exit 130, as shells expect of an interrupted command.
   const interrupted = () => {
-    process.stderr.write(`${process.stdout.isTTY ? "\r\x1b[K" : ""}tcpkit: interrupted\n`);
-    process.exit(130);
+    if (process.stdout.isTTY) process.stdout.write("\r\x1b[K");
+    cli.log.warn("interrupted", "interrupted");
+    void flushLog(500).then(() => process.exit(130));
   };
   process.on("SIGINT", interrupted);
   // Made only when lines are wanted: a readline interface starts consuming stdin.
@@ -150,6 +155,7 @@ export async function runConnect(args: string[]): Promise<void> {
       if (values.send !== undefined) await sendOnce(conn, cli, values.send, wait);
       else if (process.stdin.isTTY) await interactive(conn, cli, getLines());
       else await pipe(conn, cli, lines, !values["no-shutdown"]);
+      await cli.out.flush();
     } finally {
       conn.abort();
     }
@@ -182,10 +188,10 @@ async function printIncoming(
   const decoder = cli.encoding.name === "utf-8" && !onText ? undefined : cli.encoding.decoder();
   let offset = 0;
   for await (const chunk of conn) {
-    if (cli.hex) await writeStdout(hexdump(chunk, offset));
-    else if (!decoder) await writeStdout(chunk);
+    if (cli.hex) await cli.out.write(hexdump(chunk, offset));
+    else if (!decoder) await cli.out.write(chunk);
     else if (onText) onText(decoder.decode(chunk, { stream: true }));
-    else await writeStdout(decoder.decode(chunk, { stream: true }));
+    else await cli.out.write(decoder.decode(chunk, { stream: true }));
     offset += chunk.length;
   }
   cli.log.debug("closed", "the server closed the connection");
@@ -205,13 +211,13 @@ async function sendOnce(conn: Conn, cli: ConnectCli, text: string, wait: number)
     printIncoming(conn, cli, (chunk) => {
       arm();
       if (chunk) endsWithNewline = chunk.endsWith("\n");
-      void writeStdout(chunk);
+      void cli.out.write(chunk);
     }).then(resolve, resolve);
   });
   await timedOut;
   clearTimeout(quiet);
   // On a terminal the reply must not run into the shell's prompt.
-  if (process.stdout.isTTY && !endsWithNewline) await writeStdout("\n");
+  if (process.stdout.isTTY && !endsWithNewline) await cli.out.write("\n");
   await conn.close();
 }
 

@@ -4,7 +4,7 @@
  * @module
  */
 import process from "node:process";
-import { Logger, UsageError } from "./_output.ts";
+import { flushLog, Logger, UsageError } from "./_output.ts";
 import { runBench } from "./bench.ts";
 import { runConnect } from "./connect.ts";
 import { runServe } from "./serve.ts";
@@ -80,6 +80,8 @@ export async function main(args: string[] = process.argv.slice(2)): Promise<void
       process.exitCode = 1;
     }
   }
+  // Bounded: a stderr nobody reads must not keep the process from exiting.
+  await flushLog(2000);
   process.exit(process.exitCode ?? 0);
 }
 

@@ -19,8 +19,8 @@ import {
   parseSize,
   readTlsServerFiles,
 } from "./_options.ts";
-import { Logger, UsageError } from "./_output.ts";
-import { OutputWriter, stdoutSink } from "./_stdout.ts";
+import { flushLog, Logger, UsageError } from "./_output.ts";
+import { outputSink, OutputWriter } from "./_stdout.ts";
 import { runWorkers } from "./_workers.ts";
 import type { HandlerContext } from "./handlers/_context.ts";
 import { chatHandler } from "./handlers/chat.ts";
@@ -185,7 +185,7 @@ export async function runServe(args: string[]): Promise<void> {
     text: values.text,
     closeAfterReply: values.close,
     keepOpen: values["keep-open"],
-    out: new OutputWriter(stdoutSink(), { log }),
+    out: new OutputWriter(outputSink("stdout"), { log }),
     raw: values.raw,
   };
   const port = parseCount(values.port, "--port", 0, 65535);
@@ -294,7 +294,8 @@ export async function runServe(args: string[]): Promise<void> {
   const stop = (signal: string) => {
     if (stopping) {
       log.warn("forced", `${signal} again: stopping now`);
-      process.exit(130);
+      void flushLog(500).then(() => process.exit(130));
+      return;
     }
     stopping = true;
     const open = server.stats.active;
