@@ -120,6 +120,31 @@ describe(`serve handlers on ${RUNTIME}`, () => {
     }
   });
 
+  test("--proxy-protocol: peers that fail before the handler are logged as what they were", async () => {
+    const server = await startServe("--proxy-protocol", "--trusted", "127.0.0.1/32");
+    try {
+      // 300 peers that reset at once (some before the server knows their address), and one
+      // that sends no PROXY header.
+      await using storm = await spawnPython("reset_storm", { port: server.port, args: ["300"] });
+      await storm.exited;
+      await using conn = await connect({ port: server.port, readTimeout: 5000 });
+      await conn.write("GET / HTTP/1.0\r\n\r\n");
+      assert.equal(await conn.read().catch(() => null), null);
+      await sleep(300);
+    } finally {
+      const { stderr } = await server.stop();
+      // Deno's own transport drops a peer that reset before accept; the others log it.
+      assert.doesNotMatch(stderr, /Cannot accept/);
+      const closes = stderr.split("\n").filter((l) => / close\b/.test(l));
+      for (const line of closes) {
+        assert.doesNotMatch(line, /not a trusted PROXY protocol source/);
+        assert.doesNotMatch(line, /close :0|:0:|-?0\.0 s/);
+        assert.match(line, /before its address was known|before the handler/);
+      }
+      assert.ok(closes.some((line) => /in 18 B, out 0 B, before the handler \(/.test(line)));
+    }
+  });
+
   test("--json logs one JSON object per line", async () => {
     const server = await startServe("--json");
     await using conn = await connect({ port: server.port });

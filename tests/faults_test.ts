@@ -243,6 +243,17 @@ for _ in range(n):
 print("done", n, flush=True)
 `;
 
+/** Connects and resets at once (SO_LINGER 0), N times: peers gone before the server accepts them. */
+const PY_RESET_STORM = `
+import socket, struct, sys
+port, n = int(sys.argv[1]), int(sys.argv[2])
+for _ in range(n):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+print("done", n, flush=True)
+`;
+
 /** Reads until the end of stream; says how many bytes came and how it ended. */
 const PY_DRAIN = `
 import socket, sys
@@ -641,6 +652,25 @@ console.log("unref'd");
             `${JSON.stringify(limits)}: ${JSON.stringify(server.stats)}`,
           );
         }
+      },
+    );
+    test(
+      "peers that reset before they are accepted are no accept errors: the next client is served at once",
+      SLOW,
+      async () => {
+        const errors: unknown[] = [];
+        await using server = await serve({
+          transport,
+          port: 0,
+          handler: echo,
+          onError: (error) => void errors.push(error),
+        });
+        await using storm = python(PY_RESET_STORM, server.addr.port, 300);
+        assert.ok(await storm.next(/^done \d+$/, 20_000), "the storm did not finish");
+        // A failed accept would pause the loop (5 ms doubling to 1 s, per failure in a row).
+        await using conn = await connect({ transport, port: server.addr.port });
+        await assertEchoes(conn);
+        assert.equal(server.stats.acceptErrors, 0, String(errors[0]));
       },
     );
     test(

@@ -121,6 +121,9 @@ const EMPTY = new Uint8Array(0);
  */
 const SWEEP = new Sweep(1000, (timer) => deno().unrefTimer(timer as unknown as number));
 
+/** What `accept()` fails with when the peer reset before it was accepted: not the listener's fault. */
+const GONE_BEFORE_ACCEPT = new Set(["ConnectionReset", "ConnectionAborted", "NotConnected"]);
+
 function toAddr(addr: DenoAddr): Addr {
   return addr.transport === "unix"
     ? { transport: "unix", path: addr.path ?? "" }
@@ -509,8 +512,8 @@ export const denoTransport: Transport = {
             );
           } catch (error) {
             if (closed) break;
-            // A connection reset before it was accepted: wait for the next one.
-            if ((error as { name?: string }).name !== "ConnectionReset") {
+            // A connection reset before it was accepted (Linux says ENOTCONN): wait for the next one.
+            if (!GONE_BEFORE_ACCEPT.has((error as { name?: string }).name!)) {
               throw toTcpError(error, `accept on ${describeTarget(options)}`);
             }
           }

@@ -86,6 +86,10 @@ def main():
         conn.recv(1024)
         conn.sendall(b"hello\n")
         reset(conn)
+    elif mode == "reset_storm":
+        # Connects and resets at once, N times: peers gone before the server knows them.
+        for _ in range(int(sys.argv[3])):
+            reset(socket.create_connection(("127.0.0.1", int(sys.argv[2]))))
     elif mode == "echo_server":
         conn, _ = listen().accept()
         while True:
