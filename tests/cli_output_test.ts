@@ -32,37 +32,48 @@ function rssOf(pid: number): number {
 }
 
 /**
- * Starts `serve --port 0 ...args` with its stdout on a pipe that nobody
- * reads (`| sleep` in bash: the sleep holds the pipe open and never reads).
+ * Runs `command` with its `stalled` output on a pipe that nobody reads
+ * (`| sleep` in bash: the sleep holds the pipe open and never reads); the
+ * other output comes to the test.
  */
-function startStalled(args: string[]) {
-  const script = 'exec > >(exec sleep 120); echo "sink $!" >&2; exec "$@"';
-  const command = [...cliCommand(RUNTIME), "serve", "--port", "0", ...args];
+function spawnStalled(command: string[], stalled: "stdout" | "stderr") {
+  const [fd, other] = stalled === "stdout" ? [1, 2] : [2, 1];
+  const script = `exec ${fd}> >(exec sleep 120); echo "sink $!" >&${other}; exec "$@"`;
   const child = spawn("bash", ["-c", script, "bash", ...command], {
-    stdio: ["ignore", "ignore", "pipe"],
+    stdio: ["pipe", fd === 1 ? "ignore" : "pipe", fd === 2 ? "ignore" : "pipe"],
   });
-  let stderr = "";
+  let output = "";
+  const waiters: { pattern: RegExp; resolve: (match: RegExpMatchArray) => void }[] = [];
+  (fd === 1 ? child.stderr : child.stdout)!.on("data", (chunk: Uint8Array) => {
+    output += text(chunk);
+    for (const waiter of waiters.splice(0)) {
+      const match = output.match(waiter.pattern);
+      if (match) waiter.resolve(match);
+      else waiters.push(waiter);
+    }
+  });
   const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
     child.on("exit", (code, signal) => resolve({ code, signal }))
   );
-  const ready = new Promise<{ port: number; sink: number }>((resolve, reject) => {
-    child.stderr.on("data", (chunk: Uint8Array) => {
-      stderr += text(chunk);
-      const port = stderr.match(LISTENING)?.[1];
-      const sink = stderr.match(/^sink (\d+)$/m)?.[1];
-      if (port && sink) resolve({ port: Number(port), sink: Number(sink) });
-    });
-    exited.then(() => reject(new Error(`serve exited: ${stderr}`)));
-  });
-  const running = () => child.exitCode === null && child.signalCode === null;
   return {
     pid: child.pid!,
-    ready: within(ready, 20_000, "serve listening"),
     exited,
-    stderr: () => stderr,
-    /** Kills what is still running, by pid: the server, then the sleep. */
-    kill(sink?: number) {
-      if (running()) process.kill(child.pid!, "SIGKILL");
+    /** What came on the other output (after the sink's pid). */
+    output: () => output,
+    /** The first match of `pattern` in the other output; rejects if the command exits first. */
+    waitFor(pattern: RegExp, what: string): Promise<RegExpMatchArray> {
+      const match = output.match(pattern);
+      if (match) return Promise.resolve(match);
+      const matched = new Promise<RegExpMatchArray>((resolve, reject) => {
+        waiters.push({ pattern, resolve });
+        exited.then(() => reject(new Error(`exited before ${what}: ${output}`)));
+      });
+      return within(matched, 20_000, what);
+    },
+    /** Kills what is still running, by pid: the command, then the sleep. */
+    kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      const sink = Number(output.match(/^sink (\d+)$/m)?.[1]);
       if (sink) {
         try {
           process.kill(sink, "SIGKILL");
@@ -70,6 +81,13 @@ function startStalled(args: string[]) {
       }
     },
   };
+}
+
+/** Starts `serve --port 0 ...args` with its stdout on a pipe that nobody reads. */
+function startStalled(args: string[]) {
+  const stalled = spawnStalled([...cliCommand(RUNTIME), "serve", "--port", "0", ...args], "stdout");
+  const ready = stalled.waitFor(LISTENING, "serve listening").then((match) => Number(match[1]));
+  return { ...stalled, ready, stderr: stalled.output };
 }
 
 /** Sends up to `lines` lines of `size` bytes, for at most `ms`; returns the bytes sent. */
@@ -103,10 +121,8 @@ describe(`serve output on ${RUNTIME}`, () => {
       { timeout: 60_000 },
       async () => {
         const server = startStalled(args);
-        let sink: number | undefined;
         try {
-          const { port, sink: sinkPid } = await server.ready;
-          sink = sinkPid;
+          const port = await server.ready;
           // The issue's case: 60,000-byte lines. A chat room reads them all (its
           // output is dropped), an echo --print flooder is held back after a few.
           const flooder = await flood(port, 1000, 60_000, 5000);
@@ -129,7 +145,7 @@ describe(`serve output on ${RUNTIME}`, () => {
             assert.match(server.stderr(), /output: \d+ B dropped/);
           }
         } finally {
-          server.kill(sink);
+          server.kill();
         }
       },
     );
@@ -143,18 +159,7 @@ describe(`serve output on ${RUNTIME}`, () => {
       // listening line cannot be read from a stderr nobody reads.
       const dir = mkdtempSync(join(tmpdir(), "tcpkit-stderr-"));
       const path = join(dir, "serve.sock");
-      const script = 'exec 2> >(exec sleep 120); echo "sink $!"; exec "$@"';
-      const command = [...cliCommand(RUNTIME), "serve", "--unix", path];
-      const child = spawn("bash", ["-c", script, "bash", ...command], {
-        stdio: ["ignore", "pipe", "ignore"],
-      });
-      const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
-        child.on("exit", (code, signal) => resolve({ code, signal }))
-      );
-      let sink: number | undefined;
-      child.stdout.on("data", (chunk: Uint8Array) => {
-        sink ??= Number(text(chunk).match(/sink (\d+)/)?.[1]) || undefined;
-      });
+      const server = spawnStalled([...cliCommand(RUNTIME), "serve", "--unix", path], "stderr");
       try {
         // The socket's file is there at bind, before listen: wait for a connection to be taken.
         let listening = false;
@@ -182,16 +187,11 @@ describe(`serve output on ${RUNTIME}`, () => {
         await using other = await connect({ path, readTimeout: 5000 });
         await other.write("ping\n");
         assert.equal(text((await other.read())!), "ping\n");
-        process.kill(child.pid!, "SIGTERM");
-        const exit = await within(exited, 15_000, "exit after SIGTERM");
+        process.kill(server.pid, "SIGTERM");
+        const exit = await within(server.exited, 15_000, "exit after SIGTERM");
         assert.deepEqual(exit, { code: 0, signal: null });
       } finally {
-        if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-        if (sink) {
-          try {
-            process.kill(sink, "SIGKILL");
-          } catch { /* gone already */ }
-        }
+        server.kill();
         rmSync(dir, { recursive: true, force: true });
       }
     },
@@ -209,33 +209,19 @@ describe(`serve output on ${RUNTIME}`, () => {
           for (;;) await conn.write(chunk);
         },
       });
-      const script = 'exec > >(exec sleep 120); echo "sink $!" >&2; exec "$@"';
       const command = [...cliCommand(RUNTIME), "connect", "127.0.0.1", `${server.addr.port}`];
-      const child = spawn("bash", ["-c", script, "bash", ...command], {
-        stdio: ["pipe", "ignore", "pipe"],
-      });
-      let stderr = "";
-      child.stderr.on("data", (data: Uint8Array) => (stderr += text(data)));
-      const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
-        child.on("exit", (code, signal) => resolve({ code, signal }))
-      );
+      const client = spawnStalled(command, "stdout");
       try {
         // Connected, and the pipe full (64 KiB) many times over: connect holds back.
         for (let i = 0; i < 200 && server.stats.bytesOut < 2 ** 20; i++) await sleep(50);
-        assert.ok(server.stats.bytesOut > 0, `connect never connected: ${stderr}`);
+        assert.ok(server.stats.bytesOut > 0, `connect never connected: ${client.output()}`);
         await sleep(500);
-        process.kill(child.pid!, "SIGINT");
-        const exit = await within(exited, 10_000, "exit after SIGINT");
-        assert.deepEqual(exit, { code: 130, signal: null }, stderr);
-        assert.match(stderr, /tcpkit: interrupted/);
+        process.kill(client.pid, "SIGINT");
+        const exit = await within(client.exited, 10_000, "exit after SIGINT");
+        assert.deepEqual(exit, { code: 130, signal: null }, client.output());
+        assert.match(client.output(), /tcpkit: interrupted/);
       } finally {
-        if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-        const sink = Number(stderr.match(/^sink (\d+)$/m)?.[1]);
-        if (sink) {
-          try {
-            process.kill(sink, "SIGKILL");
-          } catch { /* gone already */ }
-        }
+        client.kill();
       }
     },
   );

@@ -19,13 +19,15 @@ let stderr: OutputWriter | undefined;
 let droppedLines = 0;
 
 /**
- * Waits until the log lines queued are written (before the process exits).
+ * Ends the process once the log lines queued are written, or after `timeoutMs`
+ * (a stderr nobody reads must not keep the process).
  *
- * @param timeoutMs The longest wait: a stderr nobody reads must not keep the process.
- * @returns Whether all were written.
+ * @param code The exit code.
+ * @param timeoutMs The longest wait for the log.
  */
-export function flushLog(timeoutMs: number): Promise<boolean> {
-  return stderr?.flush(timeoutMs) ?? Promise.resolve(true);
+export async function exitAfterLog(code: number, timeoutMs: number): Promise<never> {
+  await stderr?.flush(timeoutMs);
+  process.exit(code);
 }
 
 /** A usage mistake: printed with a hint to `--help`, exit code 2. */

@@ -13,7 +13,7 @@ import { connect } from "../adapters/native.ts";
 import type { Conn } from "../conn/conn.ts";
 import { hexdump } from "./_hexdump.ts";
 import { type Encoding, parseCount, parseDuration, parseEncoding, readPem } from "./_options.ts";
-import { flushLog, Logger, UsageError } from "./_output.ts";
+import { exitAfterLog, Logger, UsageError } from "./_output.ts";
 import { outputSink, OutputWriter } from "./_stdout.ts";
 
 const HELP = `Usage: tcpkit connect [HOST PORT | --unix PATH] [options]
@@ -120,7 +120,7 @@ export async function runConnect(args: string[]): Promise<void> {
   const interrupted = () => {
     if (process.stdout.isTTY) process.stdout.write("\r\x1b[K");
     cli.log.warn("interrupted", "interrupted");
-    void flushLog(500).then(() => process.exit(130));
+    void exitAfterLog(130, 500);
   };
   process.on("SIGINT", interrupted);
   // Made only when lines are wanted: a readline interface starts consuming stdin.

@@ -4,7 +4,7 @@
  * @module
  */
 import process from "node:process";
-import { flushLog, Logger, UsageError } from "./_output.ts";
+import { exitAfterLog, Logger, UsageError } from "./_output.ts";
 import { runBench } from "./bench.ts";
 import { runConnect } from "./connect.ts";
 import { runServe } from "./serve.ts";
@@ -81,8 +81,7 @@ export async function main(args: string[] = process.argv.slice(2)): Promise<void
     }
   }
   // Bounded: a stderr nobody reads must not keep the process from exiting.
-  await flushLog(2000);
-  process.exit(process.exitCode ?? 0);
+  await exitAfterLog(Number(process.exitCode ?? 0), 2000);
 }
 
 /** parseArgs' messages, as one clean line: `unknown option --bogus`. */

@@ -19,7 +19,7 @@ import {
   parseSize,
   readTlsServerFiles,
 } from "./_options.ts";
-import { flushLog, Logger, UsageError } from "./_output.ts";
+import { exitAfterLog, Logger, UsageError } from "./_output.ts";
 import { outputSink, OutputWriter } from "./_stdout.ts";
 import { runWorkers } from "./_workers.ts";
 import type { HandlerContext } from "./handlers/_context.ts";
@@ -294,7 +294,7 @@ export async function runServe(args: string[]): Promise<void> {
   const stop = (signal: string) => {
     if (stopping) {
       log.warn("forced", `${signal} again: stopping now`);
-      void flushLog(500).then(() => process.exit(130));
+      void exitAfterLog(130, 500);
       return;
     }
     stopping = true;
