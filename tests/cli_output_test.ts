@@ -160,10 +160,6 @@ describe(`serve output on ${RUNTIME}`, () => {
     "serve with a stderr nobody reads still serves others, says how many log lines it dropped and stops on SIGTERM",
     {
       timeout: 60_000,
-      // A known bug, reported (not hidden): on Node (20 and 26 seen) the log
-      // sometimes never writes again once stderr drains (the queued lines come,
-      // then nothing): outputSink's process.stderr.write path.
-      todo: RUNTIME === "node" ? "Node: the log may not resume after stderr drains" : undefined,
     },
     async () => {
       // The log lines (two a connection, about 150 bytes each in JSON) fill the

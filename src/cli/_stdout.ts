@@ -287,7 +287,14 @@ export function outputSink(name: "stdout" | "stderr"): OutputSink {
   }
   const fd = name === "stdout" ? 1 : 2;
   const isTerminal = isatty(fd);
-  if ("Bun" in globalThis) return { isTerminal, write: (bytes) => writeFd(fd, bytes) };
+  // A pipe or file: fs.write, since Node's stdio stream may never call back
+  // once a stalled pipe drains (the log stopped for good).
+  if ("Bun" in globalThis || !isTerminal) {
+    return {
+      isTerminal,
+      write: (bytes) => writeFd(fd, bytes),
+    };
+  }
   const stream = process[name] as typeof process.stdout & {
     _handle?: { setBlocking?(on: boolean): void };
   };
