@@ -299,7 +299,7 @@ export function outputSink(name: "stdout" | "stderr"): OutputSink {
     _handle?: { setBlocking?(on: boolean): void };
   };
   // Node makes a terminal's output blocking: a paused terminal would stop the event loop.
-  if (isTerminal) stream._handle?.setBlocking?.(false);
+  stream._handle?.setBlocking?.(false);
   let failure: Error | undefined;
   stream.on("error", (error) => (failure = error));
   return {
