@@ -166,6 +166,8 @@ class DenoRawConn implements RawConn, Probed {
   /** The read that waits (it will see the socket gone, no probe is needed), and where it reads. */
   #reader: ReadHandler | undefined;
   #buffer: Uint8Array = EMPTY;
+  /** The bytes of the write in flight (the core sends one at a time). */
+  #writing: Uint8Array = EMPTY;
   /** Whether the read waiting is a `readInto()`: its bytes stay in the caller's buffer. */
   #into = false;
   /** A probe's zero-length write in flight (`Deno.startTls` must wait for it). */
@@ -249,15 +251,23 @@ class DenoRawConn implements RawConn, Probed {
   }
 
   write(bytes: Uint8Array): Promise<void> {
-    // One promise when the runtime takes every byte at once (the usual case).
-    return this.#conn.write(bytes).then(
-      (n) =>
-        n < bytes.length
-          ? writeRest(this.#conn, bytes, n).catch((e) => this.#fail(e, "write to"))
-          : undefined,
-      (error) => this.#fail(error, "write to"),
-    );
+    // One promise and no closure when the runtime takes every byte at once (the usual case).
+    this.#writing = bytes;
+    return this.#conn.write(bytes).then(this.#wrote, this.#writeFailed);
   }
+
+  #wrote = (n: number): Promise<void> | undefined => {
+    const bytes = this.#writing;
+    this.#writing = EMPTY;
+    if (n < bytes.length) {
+      return writeRest(this.#conn, bytes, n).catch((e) => this.#fail(e, "write to"));
+    }
+  };
+
+  #writeFailed = (error: unknown): never => {
+    this.#writing = EMPTY;
+    this.#fail(error, "write to");
+  };
 
   async closeWrite(): Promise<void> {
     // A zero-length write after FIN fails (EPIPE): no more probes.

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Conn } from "./conn.ts";
+import { RESOLVED } from "./_write_queue.ts";
 
 /** Conn's getter: whether its runtime reads into memory it is given (Deno). @internal */
 export const READS_INTO: unique symbol = Symbol("readsInto");
@@ -201,7 +202,9 @@ async function pipeLoop(
     if (loop.stopped) return;
     if (chunk === null) break;
     try {
-      await to.write(chunk);
+      // A write taken below the high-water mark returns RESOLVED: no await, no microtask.
+      const written = to.write(chunk);
+      if (written !== RESOLVED) await written;
       // The buffer is read into again: the destination must be done with it first.
       if (buffer) await to.flush();
     } catch (error) {

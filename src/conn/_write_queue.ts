@@ -200,17 +200,17 @@ export abstract class WriteQueue {
       if (sending !== undefined) {
         // Only a slice the transport did not take at once waits, and has a deadline.
         this.#watchdog?.arm();
-        sending.then(() => this.#sentLater() && this.#pump(), (error) => this.#failed(error));
+        sending.then(this.#sentLater, this.#failed);
         return;
       }
     } while (this.#sent());
   }
 
-  /** `#sent()` for a slice that waited: its deadline is over. */
-  #sentLater(): boolean {
+  /** `#sent()` for a slice that waited (its deadline is over), then the pump goes on. */
+  #sentLater = (): void => {
     this.#watchdog?.disarm();
-    return this.#sent();
-  }
+    if (this.#sent()) this.#pump();
+  };
 
   /** Accounts for the slice the transport took; tells whether more waits. */
   #sent(): boolean {
@@ -225,11 +225,11 @@ export abstract class WriteQueue {
     return this.#current !== undefined || this.#stopped();
   }
 
-  #failed(error: unknown): void {
+  #failed = (error: unknown): void => {
     this.#watchdog?.disarm();
     this.clear(this[SEND_FAILED](error));
     this.#stopped();
-  }
+  };
 
   /** The pump stops: nothing waits. @returns false, for `#sent()`. */
   #stopped(): false {
