@@ -480,6 +480,25 @@ for (const transport of transportsHere()) {
       return { server, controller, outcome };
     }
 
+    /**
+     * Aborts the pipe, waits for it to settle, reads what the handler said
+     * meanwhile (`said`), then sends "two": the handler's next read must get it.
+     */
+    async function afterAbort(
+      conn: Conn,
+      controller: AbortController,
+      outcome: Promise<unknown>,
+      said?: string,
+    ): Promise<void> {
+      controller.abort(new Error("stop piping"));
+      await within(outcome, 5000, "the pipe to settle");
+      if (said) assert.equal(new TextDecoder().decode(await conn.readExact(said.length)), said);
+      await conn.write("two");
+      await conn.closeWrite();
+      const rest = await within(readAll(conn), 10_000, "the answer");
+      assert.equal(new TextDecoder().decode(rest), "after: two");
+    }
+
     // 64 KiB first: on Deno the pipe then reads into a buffer of its own.
     for (const size of [3, 64 * 1024]) {
       test(`bytes that arrive after the abort are the connection's next read: read() waiting for them (first ${size} B)`, async () => {
@@ -493,13 +512,7 @@ for (const transport of transportsHere()) {
         await using conn = await connect({ transport, port: server.addr.port });
         await conn.write(new Uint8Array(size).fill(120));
         assert.equal((await within(conn.readExact(size), 5000, "the echo")).length, size);
-        controller.abort(new Error("stop piping"));
-        await within(outcome, 5000, "the pipe to settle");
-        assert.equal(new TextDecoder().decode(await conn.readExact(5)), "ready");
-        await conn.write("two");
-        await conn.closeWrite();
-        const rest = await within(readAll(conn), 5000, "the answer");
-        assert.equal(new TextDecoder().decode(rest), "after: two");
+        await afterAbort(conn, controller, outcome, "ready");
       });
     }
 
@@ -514,12 +527,7 @@ for (const transport of transportsHere()) {
       await using conn = await connect({ transport, port: server.addr.port });
       await conn.write("one");
       assert.equal(new TextDecoder().decode((await conn.read())!), "one");
-      controller.abort(new Error("stop piping"));
-      await within(outcome, 5000, "the pipe to settle");
-      await conn.write("two");
-      await conn.closeWrite();
-      const rest = await within(readAll(conn), 10_000, "the answer");
-      assert.equal(new TextDecoder().decode(rest), "after: two");
+      await afterAbort(conn, controller, outcome);
     });
 
     test("bytes that arrive after the abort are the connection's next read: forEach() waiting for them", async () => {
@@ -534,13 +542,7 @@ for (const transport of transportsHere()) {
       await using conn = await connect({ transport, port: server.addr.port });
       await conn.write("one");
       assert.equal(new TextDecoder().decode((await conn.read())!), "one");
-      controller.abort(new Error("stop piping"));
-      await within(outcome, 5000, "the pipe to settle");
-      assert.equal(new TextDecoder().decode(await conn.readExact(5)), "ready");
-      await conn.write("two");
-      await conn.closeWrite();
-      const rest = await within(readAll(conn), 5000, "the answer");
-      assert.equal(new TextDecoder().decode(rest), "after: two");
+      await afterAbort(conn, controller, outcome, "ready");
     });
 
     test("a signal aborted before the pipe starts rejects at once and writes nothing", async () => {
