@@ -17,6 +17,7 @@ import {
   nativeTransport,
   serve,
   TimeoutError,
+  type Transport,
   UnsupportedError,
 } from "../mod.ts";
 import { concat, pseudoRandomBytes, rss, RUNTIME, sha256, sleep, within } from "./_helpers.ts";
@@ -576,8 +577,44 @@ function keepAliveTimer(port: number): string | undefined {
   return /timer:\(keepalive,([^,]+),/.exec(out.toString())?.[1];
 }
 
+/** `transport`, with each accepted connection's `setNoDelay()` calls recorded in `calls`. */
+function recordingNoDelay(transport: Transport, calls: boolean[]): Transport {
+  return {
+    ...transport,
+    async listen(options) {
+      const listener = await transport.listen(options);
+      const accept = listener.accept.bind(listener);
+      listener.accept = async () => {
+        const raw = await accept();
+        if (raw) {
+          const set = raw.setNoDelay.bind(raw);
+          raw.setNoDelay = (on) => (calls.push(on), set(on));
+        }
+        return raw;
+      };
+      return listener;
+    },
+  };
+}
+
 for (const transport of transportsHere()) {
   describe(`socket options (${transport.name} transport)`, () => {
+    test("an accepted connection sends small writes at once (noDelay), unless told not to", async () => {
+      for (const noDelay of [undefined, false]) {
+        const calls: boolean[] = [];
+        await using server = await serve({
+          transport: recordingNoDelay(transport, calls),
+          port: 0,
+          noDelay,
+          handler: echo,
+        });
+        await using conn = await connect({ transport, port: server.addr.port });
+        await conn.write("x");
+        assert.equal(new TextDecoder().decode(await conn.readExact(1)), "x");
+        assert.deepEqual(calls, noDelay === false ? [] : [true], `noDelay: ${noDelay}`);
+      }
+    });
+
     test(
       "setKeepAlive(true, 5000) sets the kernel's timer, or is UnsupportedError (caps.keepAliveDelay)",
       {

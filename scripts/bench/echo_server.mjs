@@ -11,6 +11,13 @@
 //            loop with a 64 KiB buffer, Bun.listen with write + drain, Node
 //            node:net with socket.pipe(socket)
 //   pipeto   Deno only: Deno's own `conn.readable.pipeTo(conn.writable)`
+//   lines    pipelined requests (loadgen pipeline): serve() + forEachFrame(LineCodec),
+//            each line answered with writeFrame "+OK" (tcpkit joins the answers of one
+//            chunk into one write)
+//   frames   the same with `for await (const line of conn.frames(codec))`
+//   rawlines the runtime's own API, written straightforwardly: a native write of
+//            "+OK\n" per newline in each chunk
+//   rawbatch the same, hand-batched: one native write per chunk for all its answers
 //   pull     the least any pull API costs on the runtime's own sockets, the floor
 //            for tcpkit's `for await`: per connection one async function that awaits
 //            a promise per chunk and writes it back; on Deno the raw loop with a
@@ -65,6 +72,20 @@ const SERVERS = {
       };
     }),
   raw: () => RAW[RUNTIME](),
+  lines: () =>
+    tcpkit(({ LineCodec }) => {
+      const codec = new LineCodec();
+      return (conn) => conn.forEachFrame(codec, () => conn.writeFrame(codec, "+OK"));
+    }),
+  frames: () =>
+    tcpkit(({ LineCodec }) => {
+      const codec = new LineCodec();
+      return async (conn) => {
+        for await (const _ of conn.frames(codec)) await conn.writeFrame(codec, "+OK");
+      };
+    }),
+  rawlines: () => ANSWER[RUNTIME](false),
+  rawbatch: () => ANSWER[RUNTIME](true),
   pull: () => {
     return PULL[RUNTIME]();
   },
@@ -219,6 +240,66 @@ const PULL = {
         }
         socket.end();
       })();
+    });
+    await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return server.address().port;
+  },
+};
+
+const OK = new TextEncoder().encode("+OK\n");
+/** The answers to `lines` requests as one buffer (the batched raw servers). */
+const answers = (lines) => {
+  const out = new Uint8Array(lines * OK.length);
+  for (let i = 0; i < lines; i++) out.set(OK, i * OK.length);
+  return out;
+};
+/** How many requests (newlines) a chunk ends. */
+const newlines = (chunk) => {
+  let n = 0;
+  for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) n++;
+  return n;
+};
+
+/** Line servers on the runtime's own API: a write per answer, or one per chunk (`batch`). */
+const ANSWER = {
+  deno: (batch) =>
+    denoServer(async (conn) => {
+      conn.setNoDelay(true); // as tcpkit, Node's raw server and Bun do: no 40 ms stalls
+      const buffer = new Uint8Array(64 * 1024);
+      const write = async (bytes) => {
+        for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
+      };
+      try {
+        for (let n; (n = await conn.read(buffer)) !== null;) {
+          const lines = newlines(buffer.subarray(0, n));
+          if (batch) await write(answers(lines));
+          else for (let i = 0; i < lines; i++) await write(OK);
+        }
+      } catch { /* reset */ }
+      try {
+        conn.close();
+      } catch { /* closed */ }
+    }),
+  bun: (batch) =>
+    bunServer({
+      data(socket, chunk) {
+        const lines = newlines(chunk);
+        if (batch) socket.write(answers(lines));
+        else for (let i = 0; i < lines; i++) socket.write(OK);
+      },
+      end(socket) {
+        socket.end();
+      },
+    }),
+  async node(batch) {
+    const net = await import("node:net");
+    const server = net.createServer({ noDelay: true }, (socket) => {
+      socket.on("error", () => {});
+      socket.on("data", (chunk) => {
+        const lines = newlines(chunk);
+        if (batch) socket.write(answers(lines));
+        else for (let i = 0; i < lines; i++) socket.write(OK);
+      });
     });
     await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
     return server.address().port;

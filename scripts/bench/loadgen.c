@@ -7,6 +7,9 @@
  *   loadgen pingpong --port P [--conns C] [--size B]  C connections, B-byte round trips
  *   loadgen connrate --port P [--conns C] [--size B]  C at a time: connect, echo, close
  *   loadgen idle     --port P [--conns C] --pid PID   C idle connections: server RSS
+ *   loadgen pipeline --port P [--conns C] [--depth D] [--size B]
+ *                    C connections, each sending D B-byte lines per round trip
+ *                    and waiting for D answers of "+OK\n"
  *
  * Common options: --host (127.0.0.1), --duration S (measured window), --warmup S
  * (before it), --timeout S (hard limit), --pid PID (the server: its CPU time over
@@ -21,7 +24,9 @@
  * newline, so line-framed servers echo them too; each reply is compared.
  * Connection rate: connect, send B bytes, read them back, half-close, read the
  * server's end of stream, then close with SO_LINGER 0 (no TIME_WAIT to run out
- * of ports; the server has already closed its side). Latencies go into a
+ * of ports; the server has already closed its side). Pipelined: the D lines go
+out in one write, every answer byte is checked against "+OK\n", and a round trip
+ends with the D-th answer; requests/s counts lines. Latencies go into a
  * log-linear histogram (128 sub-buckets per power of two: under 1% error).
  *
  * Build: cc -O2 -o loadgen loadgen.c
@@ -52,10 +57,10 @@
 
 static struct {
   const char *mode, *host;
-  int port, conns, size, pid;
+  int port, conns, size, pid, depth;
   long long bytes;
   double duration, warmup, timeout, settle;
-} opt = {NULL, "127.0.0.1", 0, 0, 64, 0, 256LL << 20, 2, 0.5, 60, 2};
+} opt = {NULL, "127.0.0.1", 0, 0, 64, 0, 16, 256LL << 20, 2, 0.5, 60, 2};
 
 static struct sockaddr_in target;
 static uint64_t hist[NBUCKETS];
@@ -513,6 +518,87 @@ static int idle(void) {
   return alive > 0 ? 0 : 1;
 }
 
+struct pl {
+  int fd, answered, at; /* answers complete, position in "+OK\n" */
+  uint64_t t0;
+};
+
+static int pipeline(void) {
+  static const char ok[] = "+OK\n";
+  char *msg = message();
+  int batch = opt.size * opt.depth;
+  char *requests = malloc(batch), rbuf[4096];
+  for (int i = 0; i < opt.depth; i++) memcpy(requests + i * opt.size, msg, opt.size);
+  struct pl *c = calloc(opt.conns, sizeof *c);
+  int ep = epoll_create1(0);
+  for (int i = 0; i < opt.conns; i++) {
+    c[i].fd = connect_now();
+    ep_set(ep, EPOLL_CTL_ADD, c[i].fd, EPOLLIN, i);
+  }
+  uint64_t start = now_ns();
+  uint64_t wstart = start + (uint64_t)(opt.warmup * 1e9);
+  uint64_t wend = wstart + (uint64_t)(opt.duration * 1e9);
+  uint64_t hard = start + (uint64_t)(opt.timeout * 1e9);
+  for (int i = 0; i < opt.conns; i++) {
+    c[i].t0 = now_ns();
+    if (write(c[i].fd, requests, batch) != batch) fail("write");
+  }
+  long long count = 0, errors = 0, live = opt.conns;
+  int measuring = 0;
+  double cpu0 = 0;
+  uint64_t m0 = 0, m1 = 0;
+  struct epoll_event evs[512];
+  while (live > 0) {
+    int n = epoll_wait(ep, evs, 512, 100);
+    uint64_t now = now_ns();
+    if (!measuring && now >= wstart) {
+      measuring = 1;
+      m0 = now;
+      cpu0 = cpu_seconds(opt.pid);
+    }
+    if (now >= wend || now >= hard) break;
+    for (int i = 0; i < n; i++) {
+      struct pl *p = &c[evs[i].data.u32];
+      ssize_t r = read(p->fd, rbuf, sizeof rbuf);
+      if (r < 0 && errno == EAGAIN) continue;
+      int bad = r <= 0;
+      for (ssize_t k = 0; k < r && !bad; k++) {
+        if (rbuf[k] != ok[p->at]) bad = 1;
+        else if (++p->at == 4) p->at = 0, p->answered++;
+      }
+      if (bad || p->answered > opt.depth) {
+        errors++, live--;
+        epoll_ctl(ep, EPOLL_CTL_DEL, p->fd, NULL);
+        continue;
+      }
+      if (p->answered < opt.depth) continue;
+      uint64_t t = now_ns();
+      if (measuring) {
+        count += opt.depth;
+        record(t - p->t0);
+      }
+      p->answered = 0;
+      p->t0 = t;
+      if (write(p->fd, requests, batch) != batch) {
+        errors++, live--;
+        epoll_ctl(ep, EPOLL_CTL_DEL, p->fd, NULL);
+      }
+    }
+  }
+  m1 = now_ns();
+  double cpu = cpu_seconds(opt.pid) - cpu0;
+  double secs = measuring ? (m1 - m0) / 1e9 : 0;
+  printf("{\"mode\":\"pipeline\",\"ok\":%s,\"conns\":%d,\"depth\":%d,\"size\":%d,"
+         "\"requests\":%lld,\"seconds\":%.4f,\"reqps\":%.1f,\"errors\":%lld,"
+         "\"server_cpu_s\":%.3f,\"server_cpu_us_per_req\":%.3f",
+         count > 0 && errors == 0 ? "true" : "false", opt.conns, opt.depth, opt.size, count,
+         secs, secs ? count / secs : 0, errors, cpu, count ? cpu * 1e6 / count : 0);
+  print_latency();
+  printf("}\n");
+  for (int i = 0; i < opt.conns; i++) close_reset(c[i].fd);
+  return count > 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   struct rlimit rl;
@@ -520,7 +606,7 @@ int main(int argc, char **argv) {
   rl.rlim_cur = rl.rlim_max;
   setrlimit(RLIMIT_NOFILE, &rl);
   if (argc < 2) {
-    fprintf(stderr, "usage: loadgen bulk|pingpong|connrate|idle --port P [options]\n");
+    fprintf(stderr, "usage: loadgen bulk|pingpong|connrate|idle|pipeline --port P [options]\n");
     return 2;
   }
   opt.mode = argv[1];
@@ -536,6 +622,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(k, "--timeout")) opt.timeout = atof(v);
     else if (!strcmp(k, "--settle")) opt.settle = atof(v);
     else if (!strcmp(k, "--pid")) opt.pid = atoi(v);
+    else if (!strcmp(k, "--depth")) opt.depth = atoi(v);
     else {
       fprintf(stderr, "loadgen: unknown option %s\n", k);
       return 2;
@@ -556,6 +643,13 @@ int main(int argc, char **argv) {
   if (!strcmp(opt.mode, "pingpong")) return pingpong();
   if (!strcmp(opt.mode, "connrate")) return connrate();
   if (!strcmp(opt.mode, "idle")) return idle();
+  if (!strcmp(opt.mode, "pipeline")) {
+    if (opt.depth < 1 || opt.depth * opt.size > 1 << 20) {
+      fprintf(stderr, "loadgen: --depth must be 1 or more, depth x size at most 1 MiB\n");
+      return 2;
+    }
+    return pipeline();
+  }
   fprintf(stderr, "loadgen: unknown mode %s\n", opt.mode);
   return 2;
 }
