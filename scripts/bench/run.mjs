@@ -5,7 +5,8 @@
  * floor. Prints a table of medians, min-max and ratios, and checks the targets.
  *
  *   node scripts/bench/run.mjs [--quick] [--rounds N] [--only deno,bun,node20,node22,node24,node26]
- *        [--servers raw,cli,tcpkit,each,into,streams,framed,pipeto,pull] [--workloads bulk,pp1,pp100,connrate,idle]
+ *        [--servers raw,cli,tcpkit,each,into,streams,framed,pipeto,pull,lines,frames,rawlines,rawbatch]
+ *        [--workloads bulk,pp1,pp100,connrate,idle,pl16,pl64]
  *        [--duration S] [--no-clients] [--compare REF ...] [--variant NAME=DIR ...] [--json] [--out FILE] [--no-build] [--no-pin]
  *
  * --quick is the smoke test (a few seconds per server, figures meaningless); --duration S
@@ -17,6 +18,12 @@
  * and client tcpkit@NAME, interleaved with the rest: before and after in one run.
  * --compare REF does the same for a commit (a branch, a tag, a hash): it is checked
  * out with git worktree into .build/bench/ref-REF and measured as variant REF.
+ *
+ * pl16 and pl64 are pipelined requests (loadgen pipeline: 10 connections, each
+ * sending 16 or 64 lines per round trip) to the line servers: tcpkit's
+ * forEachFrame (lines) and for-await frames() (frames), against the runtime's
+ * own API written straightforwardly (rawlines: a write per answer) and
+ * hand-batched (rawbatch: one write per chunk); see echo_server.mjs.
  *
  * The cli server is the command line's echo server started as a user starts it:
  * `deno run -A mod.ts serve`, `bun run mod.ts serve`, the npm package's bin on Node
@@ -348,13 +355,34 @@ const WORKLOADS = {
     run: (s) => loadgen("idle", s.port, s.pid, ["--conns", P.idleConns, "--settle", P.settle]),
     metrics: { bytes: (r) => r.bytes_per_conn },
   },
+  // Pipelined requests (issue 18): 10 connections, each sending 16 or 64 lines per round trip.
+  pl16: pipelined(16),
+  pl64: pipelined(64),
 };
+function pipelined(depth) {
+  return {
+    run: (s) =>
+      loadgen("pipeline", s.port, s.pid, [
+        "--conns",
+        10,
+        "--depth",
+        depth,
+        "--duration",
+        P.duration,
+        "--warmup",
+        P.warmup,
+      ]),
+    metrics: { reqps: (r) => r.reqps, cpu: (r) => r.server_cpu_us_per_req },
+  };
+}
 function pp(conns) {
   return ["--conns", conns, "--size", 64, "--duration", P.duration, "--warmup", P.warmup];
 }
 
 const ALL = ["bulk", "pp1", "pp100", "connrate", "idle"];
-const LOADS = ["bulk", "pp1", "pp100", "connrate"];
+/** What the line servers (lines, frames, rawlines, rawbatch) answer: pipelined requests. */
+const PIPELINED = ["pl16", "pl64"];
+const LOADS = ["bulk", "pp1", "pp100", "connrate", ...PIPELINED];
 const wanted = (workloads) =>
   workloads.filter((w) => !ONLY_WORKLOADS || ONLY_WORKLOADS.includes(w));
 const C_SERVER = {
@@ -387,6 +415,8 @@ for (const r of RUNTIMES) {
     });
   };
   add("raw", ALL);
+  add("rawlines", PIPELINED);
+  add("rawbatch", PIPELINED);
   for (const flavor of FLAVORS) {
     if (!ONLY_SERVERS || ONLY_SERVERS.includes("cli")) {
       const dir = treeOf(flavor);
@@ -404,6 +434,8 @@ for (const r of RUNTIMES) {
     if (EACH_FLAVORS.includes(flavor)) add("each", ["bulk", "pp1", "pp100", "idle"], flavor);
     add("streams", ["bulk", "pp1", "pp100"], flavor);
     add("framed", ["pp1", "pp100"], flavor);
+    add("lines", PIPELINED, flavor);
+    add("frames", PIPELINED, flavor);
   }
   // Deno's pull reads into a fresh 64 KiB array each time: a floor for bulk only.
   add("pull", r.family === "deno" ? ["bulk"] : ALL);
@@ -432,6 +464,10 @@ function keep(where, id, workload, result, round) {
 async function startWarm(server, where = results) {
   try {
     const s = await startServer(pinned(0, server.cmd()), server.env, server.cwd);
+    if (server.workloads.every((w) => PIPELINED.includes(w))) {
+      await loadgen("pipeline", s.port, s.pid, ["--conns", 10, "--duration", P.warmup * 3]);
+      return s;
+    }
     await loadgen("pingpong", s.port, s.pid, ["--conns", 100, "--duration", P.warmup * 3]);
     if (server.workloads.includes("bulk")) {
       await loadgen("bulk", s.port, s.pid, ["--bytes", Math.min(P.bulkBytes, 32 << 20)]);
@@ -682,6 +718,43 @@ const HEADERS = [
   "idle per conn",
 ];
 
+const PIPELINED_HEADERS = [
+  "server",
+  "16 per trip req/s",
+  "64 per trip req/s",
+  "CPU µs/req (16)",
+  "CPU µs/req (64)",
+];
+
+/** The line servers' rows on one runtime, then their ratios (none when not measured). */
+function pipelinedRows(runtime) {
+  const ids = SERVERS.filter((s) => s.runtime === runtime && s.workloads.includes("pl16"))
+    .map((s) => s.id).filter((id) => results[id]);
+  if (ids.length === 0) return [];
+  const rows = ids.map((id) => [
+    id.split("/").pop(),
+    cell(stat(results, id, "pl16", "reqps"), fmt.msgps),
+    cell(stat(results, id, "pl64", "reqps"), fmt.msgps),
+    cell(stat(results, id, "pl16", "cpu"), fmt.cpu),
+    cell(stat(results, id, "pl64", "cpu"), fmt.cpu),
+  ]);
+  const ratio = (a, b) => {
+    const q = (w, m) => rcell(pairedRatio(results, `${runtime}/${a}`, `${runtime}/${b}`, w, m));
+    return [
+      `${a} / ${b}`,
+      q("pl16", "reqps"),
+      q("pl64", "reqps"),
+      q("pl16", "cpu"),
+      q("pl64", "cpu"),
+    ];
+  };
+  for (const f of FLAVORS) {
+    rows.push(ratio(`lines${f}`, "rawlines"), ratio(`lines${f}`, "rawbatch"));
+    rows.push(ratio(`frames${f}`, "rawlines"), ratio(`frames${f}`, "rawbatch"));
+  }
+  return rows;
+}
+
 /** Every target of issue 6: { target, value, limit, pass }. */
 function targets() {
   const list = [];
@@ -700,7 +773,10 @@ function targets() {
 /** The targets for one runtime and one flavor of tcpkit ("" or "@NAME" of a variant). */
 function targetsOf(r, flavor, check) {
   // The tcpkit servers and client of this flavor: "tcpkit", or "tcpkit@NAME" for a variant.
-  const id = (k) => `${r.name}/${["raw", "pipeto", "pull"].includes(k) ? k : `${k}${flavor}`}`;
+  const id = (k) =>
+    `${r.name}/${
+      ["raw", "pipeto", "pull", "rawlines", "rawbatch"].includes(k) ? k : `${k}${flavor}`
+    }`;
   const q = (a, b, w, m) => pairedRatio(results, id(a), id(b), w, m)?.median ?? null;
   const name = `${r.name}${flavor}`;
   // The command line's echo, as users start it (issue 24).
@@ -768,6 +844,22 @@ function targetsOf(r, flavor, check) {
     0.85,
   );
   check(`${name}: framed / unframed (pp 1)`, q("framed", "tcpkit", "pp1", "msgps"), ">=", 0.85);
+  // Pipelined requests (issue 18): one write for the answers to one chunk.
+  for (const w of PIPELINED) {
+    const depth = w.slice(2);
+    check(
+      `${name}: forEachFrame / raw write per answer (${depth} per trip)`,
+      q("lines", "rawlines", w, "reqps"),
+      ">=",
+      1.3,
+    );
+    check(
+      `${name}: forEachFrame / hand-batched raw (${depth} per trip)`,
+      q("lines", "rawbatch", w, "reqps"),
+      ">=",
+      0.95,
+    );
+  }
   const c = clients[r.name] ?? {};
   const cq = (w) => pairedRatio(c, `tcpkit${flavor}`, "raw", w, "msgps")?.median ?? null;
   check(`${name}: tcpkit bench / raw client (pp 100)`, cq("pp100"), ">=", 0.9);
@@ -809,6 +901,15 @@ function report(meta) {
       }
     }
     lines.push(table(HEADERS, rows));
+    const piped = pipelinedRows(r.name);
+    if (piped.length > 0) {
+      lines.push("");
+      lines.push(
+        `${r.name}: pipelined requests (10 connections, 16 or 64 lines of 64 B per round trip, ` +
+          "each answered +OK)",
+      );
+      lines.push(table(PIPELINED_HEADERS, piped));
+    }
   }
   lines.push("");
   lines.push("Clients against the C echo server (64 B ping-pong, msg/s)");
