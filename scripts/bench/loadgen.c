@@ -249,6 +249,45 @@ static int bulk(void) {
   return ok ? 0 : 1;
 }
 
+/* The measured window: after the warm-up, for the duration, never past the timeout. */
+struct window {
+  uint64_t start, end, hard, m0;
+  int measuring;
+  double cpu0;
+};
+
+static struct window window_open(void) {
+  uint64_t now = now_ns();
+  struct window w = {0};
+  w.start = now + (uint64_t)(opt.warmup * 1e9);
+  w.end = w.start + (uint64_t)(opt.duration * 1e9);
+  w.hard = now + (uint64_t)(opt.timeout * 1e9);
+  return w;
+}
+
+/* Starts measuring once the warm-up is over; tells whether the window has ended. */
+static int window_over(struct window *w, uint64_t now) {
+  if (!w->measuring && now >= w->start) {
+    w->measuring = 1;
+    w->m0 = now;
+    w->cpu0 = cpu_seconds(opt.pid);
+  }
+  return now >= w->end || now >= w->hard;
+}
+
+/* The seconds measured; *cpu gets the server's CPU seconds in them. */
+static double window_close(struct window *w, double *cpu) {
+  uint64_t end = now_ns();
+  *cpu = cpu_seconds(opt.pid) - w->cpu0;
+  return w->measuring ? (end - w->m0) / 1e9 : 0;
+}
+
+/* A connection that failed: counted, and no longer watched. */
+static void drop(int ep, int fd, long long *errors, long long *live) {
+  ++*errors, --*live;
+  epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
+}
+
 struct pp {
   int fd, got;
   uint64_t t0;
@@ -264,55 +303,39 @@ static int pingpong(void) {
     c[i].buf = malloc(opt.size);
     ep_set(ep, EPOLL_CTL_ADD, c[i].fd, EPOLLIN, i);
   }
-  uint64_t start = now_ns();
-  uint64_t wstart = start + (uint64_t)(opt.warmup * 1e9);
-  uint64_t wend = wstart + (uint64_t)(opt.duration * 1e9);
-  uint64_t hard = start + (uint64_t)(opt.timeout * 1e9);
+  struct window w = window_open();
   for (int i = 0; i < opt.conns; i++) {
     c[i].t0 = now_ns();
     if (write(c[i].fd, msg, opt.size) != opt.size) fail("write");
   }
   long long count = 0, errors = 0, live = opt.conns;
-  int measuring = 0;
-  double cpu0 = 0;
-  uint64_t m0 = 0, m1 = 0;
   struct epoll_event evs[512];
   while (live > 0) {
     int n = epoll_wait(ep, evs, 512, 100);
-    uint64_t now = now_ns();
-    if (!measuring && now >= wstart) {
-      measuring = 1;
-      m0 = now;
-      cpu0 = cpu_seconds(opt.pid);
-    }
-    if (now >= wend || now >= hard) break;
+    if (window_over(&w, now_ns())) break;
     for (int i = 0; i < n; i++) {
       struct pp *p = &c[evs[i].data.u32];
       ssize_t r = read(p->fd, p->buf + p->got, opt.size - p->got);
       if (r < 0 && errno == EAGAIN) continue;
       if (r <= 0 || (p->got + r == opt.size && memcmp(p->buf, msg, opt.size))) {
-        errors++, live--;
-        epoll_ctl(ep, EPOLL_CTL_DEL, p->fd, NULL);
+        drop(ep, p->fd, &errors, &live);
         continue;
       }
       p->got += r;
       if (p->got < opt.size) continue;
       uint64_t t = now_ns();
-      if (measuring) {
+      if (w.measuring) {
         count++;
         record(t - p->t0);
       }
       p->got = 0;
       p->t0 = t;
       if (write(p->fd, msg, opt.size) != opt.size) {
-        errors++, live--;
-        epoll_ctl(ep, EPOLL_CTL_DEL, p->fd, NULL);
+        drop(ep, p->fd, &errors, &live);
       }
     }
   }
-  m1 = now_ns();
-  double cpu = cpu_seconds(opt.pid) - cpu0;
-  double secs = measuring ? (m1 - m0) / 1e9 : 0;
+  double cpu, secs = window_close(&w, &cpu);
   printf("{\"mode\":\"pingpong\",\"ok\":%s,\"conns\":%d,\"size\":%d,\"messages\":%lld,"
          "\"seconds\":%.4f,\"msgps\":%.1f,\"errors\":%lld,\"server_cpu_s\":%.3f,"
          "\"server_cpu_us_per_msg\":%.3f",
@@ -535,28 +558,16 @@ static int pipeline(void) {
     c[i].fd = connect_now();
     ep_set(ep, EPOLL_CTL_ADD, c[i].fd, EPOLLIN, i);
   }
-  uint64_t start = now_ns();
-  uint64_t wstart = start + (uint64_t)(opt.warmup * 1e9);
-  uint64_t wend = wstart + (uint64_t)(opt.duration * 1e9);
-  uint64_t hard = start + (uint64_t)(opt.timeout * 1e9);
+  struct window w = window_open();
   for (int i = 0; i < opt.conns; i++) {
     c[i].t0 = now_ns();
     if (write(c[i].fd, requests, batch) != batch) fail("write");
   }
   long long count = 0, errors = 0, live = opt.conns;
-  int measuring = 0;
-  double cpu0 = 0;
-  uint64_t m0 = 0, m1 = 0;
   struct epoll_event evs[512];
   while (live > 0) {
     int n = epoll_wait(ep, evs, 512, 100);
-    uint64_t now = now_ns();
-    if (!measuring && now >= wstart) {
-      measuring = 1;
-      m0 = now;
-      cpu0 = cpu_seconds(opt.pid);
-    }
-    if (now >= wend || now >= hard) break;
+    if (window_over(&w, now_ns())) break;
     for (int i = 0; i < n; i++) {
       struct pl *p = &c[evs[i].data.u32];
       ssize_t r = read(p->fd, rbuf, sizeof rbuf);
@@ -567,27 +578,23 @@ static int pipeline(void) {
         else if (++p->at == 4) p->at = 0, p->answered++;
       }
       if (bad || p->answered > opt.depth) {
-        errors++, live--;
-        epoll_ctl(ep, EPOLL_CTL_DEL, p->fd, NULL);
+        drop(ep, p->fd, &errors, &live);
         continue;
       }
       if (p->answered < opt.depth) continue;
       uint64_t t = now_ns();
-      if (measuring) {
+      if (w.measuring) {
         count += opt.depth;
         record(t - p->t0);
       }
       p->answered = 0;
       p->t0 = t;
       if (write(p->fd, requests, batch) != batch) {
-        errors++, live--;
-        epoll_ctl(ep, EPOLL_CTL_DEL, p->fd, NULL);
+        drop(ep, p->fd, &errors, &live);
       }
     }
   }
-  m1 = now_ns();
-  double cpu = cpu_seconds(opt.pid) - cpu0;
-  double secs = measuring ? (m1 - m0) / 1e9 : 0;
+  double cpu, secs = window_close(&w, &cpu);
   printf("{\"mode\":\"pipeline\",\"ok\":%s,\"conns\":%d,\"depth\":%d,\"size\":%d,"
          "\"requests\":%lld,\"seconds\":%.4f,\"reqps\":%.1f,\"errors\":%lld,"
          "\"server_cpu_s\":%.3f,\"server_cpu_us_per_req\":%.3f",
