@@ -21,13 +21,14 @@ import {
   TimeoutError,
   UnsupportedError,
 } from "./errors.ts";
-import type {
-  Addr,
-  NetAddr,
-  RawConn,
-  RawListener,
-  TlsServerOptions,
-  Transport,
+import {
+  type Addr,
+  type NetAddr,
+  type RawConn,
+  type RawListener,
+  type TlsServerOptions,
+  type Transport,
+  writeRaw,
 } from "./transport.ts";
 
 /** Runs for each accepted connection; the connection closes when it settles. */
@@ -331,7 +332,7 @@ export class Server<A extends Addr = NetAddr> implements AsyncDisposable {
     if (!this.#busyReply) return peer.abort();
     const timer = setTimeout(() => peer.abort(), 1000);
     try {
-      await peer.write(this.#busyReply);
+      await (peer instanceof Conn ? peer.write(this.#busyReply) : writeRaw(peer, this.#busyReply));
       await peer.close();
     } catch {
       peer.abort();

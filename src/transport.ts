@@ -129,6 +129,32 @@ export interface ReadHandler {
 }
 
 /**
+ * Where {@linkcode RawConn.write} reports a write it did not finish at once:
+ * exactly one method is called, once, never from inside a call of the core's
+ * (`write()` itself, or an `abort()` that fails the write).
+ */
+export interface WriteHandler {
+  /** The runtime took every byte. */
+  written(): void;
+  /** The write failed, with an error from `src/errors.ts`. */
+  error(error: unknown): void;
+}
+
+/**
+ * `raw.write(bytes)` as a promise, for the few writes outside a connection's
+ * queue (a busy reply to a refused connection).
+ *
+ * @param raw The connection, with no write in progress.
+ * @param bytes The bytes.
+ * @returns Settles once the runtime took every byte.
+ */
+export function writeRaw(raw: RawConn, bytes: Uint8Array): Promise<void> {
+  return new Promise((written, error) => {
+    if (raw.write(bytes, { written, error })) written();
+  });
+}
+
+/**
  * Told once when a connection's socket is gone, whether or not a read or a
  * write waits: the peer reset it, or it closed (by either side). A socket
  * whose peer only half-closed (FIN) is not gone.
@@ -145,8 +171,10 @@ export interface CloseWatcher {
  *
  * Both directions are synchronous where the runtime allows: a read of bytes
  * already received calls its handler at once, and a write the runtime takes
- * whole returns `undefined`. A message then costs the core no promise of the
- * transport's: what is left is the caller's own `await`.
+ * whole returns `true`. A message then costs the core no promise of the
+ * transport's: what is left is the caller's own `await`. Where the runtime
+ * answers later (Deno's ops), the transport calls the core's handler from its
+ * one promise callback: no promise of the core's is chained onto it.
  */
 export interface RawConn {
   readonly localAddr: Addr;
@@ -161,11 +189,11 @@ export interface RawConn {
   readInto?(buffer: Uint8Array, handler: ReadHandler): void;
   /**
    * Hands bytes to the runtime, retrying partial writes and waiting for drain:
-   * `undefined` when it took every byte at once, else a promise that resolves
-   * once it has. The bytes must not change afterwards. Never called again
-   * before the promise settles.
+   * `true` when it took every byte at once, else `false`, and `handler` is
+   * told once it has (or the write failed, a closed socket included). The
+   * bytes must not change afterwards. Never called again before that.
    */
-  write(bytes: Uint8Array): Promise<void> | undefined;
+  write(bytes: Uint8Array, handler: WriteHandler): boolean;
   /**
    * Optional, where the runtime may keep a reference to bytes it has taken
    * (Node): settles once it holds none, so that their memory may be reused.

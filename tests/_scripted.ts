@@ -5,7 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import type { RawConn, ReadHandler } from "../mod.ts";
+import type { RawConn, ReadHandler, WriteHandler } from "../mod.ts";
 
 /** The address every scripted connection has. */
 export const ADDR = { transport: "tcp", hostname: "127.0.0.1", port: 1 } as const;
@@ -51,9 +51,10 @@ export function scripted(
           return buffer.subarray(0, n);
         })
       : undefined,
-    write(data: Uint8Array) {
+    write(data: Uint8Array, handler: WriteHandler) {
       sent.push(data.slice());
-      return sync ? undefined : Promise.resolve();
+      if (!sync) queueMicrotask(() => handler.written());
+      return sync;
     },
     closeWrite: () => Promise.resolve(),
     close: () => Promise.resolve(),

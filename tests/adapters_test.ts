@@ -7,6 +7,7 @@ import net from "node:net";
 import { test } from "node:test";
 import { nodeTransport } from "../src/adapters/node.ts";
 import type { RawConn } from "../mod.ts";
+import { writeRaw } from "../src/transport.ts";
 
 /** A plain TCP server on loopback: echoes, or (`silent`) accepts and never speaks. */
 async function server(silent: boolean): Promise<net.Server & AsyncDisposable> {
@@ -55,7 +56,7 @@ test("nodeTransport.connect leaves the connection alive when its signal aborts a
   try {
     controller.abort(new Error("the attempt's deadline passed"));
     await new Promise((resolve) => setTimeout(resolve, 50));
-    await conn.write(new TextEncoder().encode("hi"));
+    await writeRaw(conn, new TextEncoder().encode("hi"));
     assert.equal(await readOnce(conn), "hi");
   } finally {
     conn.abort();

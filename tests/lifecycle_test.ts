@@ -31,7 +31,7 @@ function stalled(overrides: Partial<RawConn> = {}) {
     localAddr: ADDR,
     remoteAddr: ADDR,
     read: (handler) => void (reader = handler),
-    write: () => never(),
+    write: () => false, // never written
     closeWrite: never,
     close: never,
     abort: () => void log.aborted++,
@@ -170,7 +170,7 @@ describe("a connection's life over a transport that stalls", () => {
 
   test("cancelling readable stops reading only: queued writes still go out", async () => {
     const sent: Uint8Array[] = [];
-    const t = stalled({ write: (bytes) => void sent.push(bytes.slice()) });
+    const t = stalled({ write: (bytes) => (sent.push(bytes.slice()), true) });
     const conn = new Conn(t.raw);
     await conn.write("queued");
     await conn.readable.cancel();

@@ -23,19 +23,34 @@ const finish = () => {
   }
 };
 const addr = (port) => ({ transport: "tcp", hostname: "127.0.0.1", port });
+// Ping-pong, as the load generator: the next message is there once the answer was written.
 function fakeConn(i) {
   let left = PER;
+  let answered = true;
+  let reading; // [buffer, resolve] of a read that waits for the answer
+  const deliver = (buf, resolve) => {
+    answered = false;
+    if (left-- > 0) {
+      buf.set(MSG);
+      resolve(64);
+    } else resolve(null);
+  };
   return {
     localAddr: addr(7),
     remoteAddr: addr(10000 + i),
     read(buf) {
-      if (left-- > 0) {
-        buf.set(MSG);
-        return Promise.resolve(64);
-      }
-      return Promise.resolve(null);
+      if (answered) return new Promise((resolve) => deliver(buf, resolve));
+      return new Promise((resolve) => (reading = [buf, resolve]));
     },
-    write: (b) => Promise.resolve(b.length),
+    write(b) {
+      answered = true;
+      if (reading) {
+        const [buf, resolve] = reading;
+        reading = undefined;
+        deliver(buf, resolve);
+      }
+      return Promise.resolve(b.length);
+    },
     closeWrite() {
       finish();
       return Promise.resolve();

@@ -7,7 +7,7 @@
  * @module
  */
 import { ConnectionClosedError, toTcpError } from "../errors.ts";
-import { READ_AHEAD, type ReadHandler } from "../transport.ts";
+import { READ_AHEAD, type ReadHandler, type WriteHandler } from "../transport.ts";
 import { Fifo } from "../_fifo.ts";
 
 /** The queue and the waiting reader; subclasses feed it and say how the stream ends. */
@@ -111,4 +111,17 @@ export function socketError(failure: unknown, what: string): Error {
   return failure !== undefined
     ? toTcpError(failure, what)
     : new ConnectionClosedError(`Cannot ${what}: the connection is closed`);
+}
+
+/**
+ * A write that failed, reported to its handler in a microtask: after the
+ * `write()` or `abort()` that found it failed has returned, as the contract says.
+ *
+ * @param handler The write's handler.
+ * @param error Why.
+ * @returns `false`, for `write()`.
+ */
+export function failLater(handler: WriteHandler, error: Error): false {
+  queueMicrotask(() => handler.error(error));
+  return false;
 }

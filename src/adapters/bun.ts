@@ -14,7 +14,7 @@
 import { TlsError, toTcpError, toTlsError, UnsupportedError } from "../errors.ts";
 import { rmSync } from "node:fs";
 import { describeTarget } from "../_address.ts";
-import { PushedReads, socketError } from "./_pushed_reads.ts";
+import { failLater, PushedReads, socketError } from "./_pushed_reads.ts";
 import { AcceptQueue } from "./_accept_queue.ts";
 import type {
   Addr,
@@ -23,6 +23,7 @@ import type {
   RawListener,
   TlsClientOptions,
   Transport,
+  WriteHandler,
 } from "../transport.ts";
 import { bindTransport, type BoundApi } from "../bind.ts";
 
@@ -102,7 +103,8 @@ class SocketState extends PushedReads implements RawConn {
   #ended = false;
   #closed = false;
   #failure: unknown;
-  #writer: { bytes: Uint8Array; resolve: () => void; reject: (e: unknown) => void } | null = null;
+  /** The rest of a write Bun did not take at once, and whom it tells. */
+  #writer: { bytes: Uint8Array; handler: WriteHandler } | null = null;
 
   /** TLS only: settles when Bun reports the handshake. */
   handshake?: () => Promise<{ alpnProtocol: string | null }>;
@@ -175,11 +177,11 @@ class SocketState extends PushedReads implements RawConn {
     const n = this.#socket.write(writer.bytes);
     if (n < 0) {
       this.#writer = null;
-      return writer.reject(this.#writeFailed());
+      return writer.handler.error(this.#writeFailed());
     }
     if (n === writer.bytes.length) {
       this.#writer = null;
-      writer.resolve();
+      writer.handler.written();
     } else writer.bytes = writer.bytes.subarray(n);
   }
 
@@ -197,7 +199,8 @@ class SocketState extends PushedReads implements RawConn {
     this.onEnd();
     const writer = this.#writer;
     this.#writer = null;
-    writer?.reject(this.#error("write to"));
+    // Later: Bun closes inside terminate(), and the core's abort must be over first.
+    if (writer) failLater(writer.handler, this.#error("write to"));
     this.#closeWaiter?.();
     // Once: Bun may report both `error` and `close`.
     const watcher = this.#watcher;
@@ -240,14 +243,13 @@ class SocketState extends PushedReads implements RawConn {
     return socketError(this.#failure, `${what} ${this.#peer}`);
   }
 
-  write(bytes: Uint8Array): Promise<void> | undefined {
-    if (this.#closed) return Promise.reject(this.#error("write to"));
+  write(bytes: Uint8Array, handler: WriteHandler): boolean {
+    if (this.#closed) return failLater(handler, this.#error("write to"));
     const n = this.#socket.write(bytes);
-    if (n < 0) return Promise.reject(this.#writeFailed());
-    if (n === bytes.length) return undefined;
-    return new Promise((resolve, reject) => {
-      this.#writer = { bytes: bytes.subarray(Math.max(n, 0)), resolve, reject };
-    });
+    if (n < 0) return failLater(handler, this.#writeFailed());
+    if (n === bytes.length) return true;
+    this.#writer = { bytes: bytes.subarray(Math.max(n, 0)), handler };
+    return false;
   }
 
   closeWrite(): Promise<void> {

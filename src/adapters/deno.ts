@@ -24,6 +24,7 @@ import type {
   Support,
   TlsClientOptions,
   Transport,
+  WriteHandler,
 } from "../transport.ts";
 import { bindTransport, type BoundApi } from "../bind.ts";
 
@@ -166,8 +167,9 @@ class DenoRawConn implements RawConn, Probed {
   /** The read that waits (it will see the socket gone, no probe is needed), and where it reads. */
   #reader: ReadHandler | undefined;
   #buffer: Uint8Array = EMPTY;
-  /** The bytes of the write in flight (the core sends one at a time). */
+  /** The bytes of the write in flight (the core sends one at a time), and whom it tells. */
   #writing: Uint8Array = EMPTY;
+  #writer: WriteHandler | undefined;
   /** Whether the read waiting is a `readInto()`: its bytes stay in the caller's buffer. */
   #into = false;
   /** A probe's zero-length write in flight (`Deno.startTls` must wait for it). */
@@ -250,24 +252,32 @@ class DenoRawConn implements RawConn, Probed {
     return n === buffer.length ? buffer : buffer.subarray(0, n);
   }
 
-  write(bytes: Uint8Array): Promise<void> {
-    // One promise and no closure when the runtime takes every byte at once (the usual case).
+  write(bytes: Uint8Array, handler: WriteHandler): boolean {
+    // One reaction and no closure when the runtime takes every byte at once (the usual case).
     this.#writing = bytes;
-    return this.#conn.write(bytes).then(this.#wrote, this.#writeFailed);
+    this.#writer = handler;
+    this.#conn.write(bytes).then(this.#wrote, this.#writeFailed);
+    return false;
   }
 
-  #wrote = (n: number): Promise<void> | undefined => {
+  #wrote = (n: number): void => {
     const bytes = this.#writing;
     this.#writing = EMPTY;
-    if (n < bytes.length) {
-      return writeRest(this.#conn, bytes, n).catch((e) => this.#fail(e, "write to"));
-    }
+    if (n === bytes.length) return this.#endWrite()?.written();
+    writeRest(this.#conn, bytes, n).then(() => this.#endWrite()?.written(), this.#writeFailed);
   };
 
-  #writeFailed = (error: unknown): never => {
+  #writeFailed = (error: unknown): void => {
     this.#writing = EMPTY;
-    this.#fail(error, "write to");
+    this.#endWrite()?.error(this.#gone(this.#failure(error, "write to")));
   };
+
+  /** The handler of the write that is over. */
+  #endWrite(): WriteHandler | undefined {
+    const writer = this.#writer;
+    this.#writer = undefined;
+    return writer;
+  }
 
   async closeWrite(): Promise<void> {
     // A zero-length write after FIN fails (EPIPE): no more probes.

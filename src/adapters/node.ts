@@ -17,9 +17,17 @@ import { TlsError, toTcpError, toTlsError } from "../errors.ts";
 import { rmSync } from "node:fs";
 import { finished } from "node:stream";
 import { describeTarget } from "../_address.ts";
-import { PushedReads, socketError } from "./_pushed_reads.ts";
+import { failLater, PushedReads, socketError } from "./_pushed_reads.ts";
 import { AcceptQueue } from "./_accept_queue.ts";
-import type { Addr, CloseWatcher, NetAddr, RawConn, RawListener, Transport } from "../transport.ts";
+import type {
+  Addr,
+  CloseWatcher,
+  NetAddr,
+  RawConn,
+  RawListener,
+  Transport,
+  WriteHandler,
+} from "../transport.ts";
 import { bindTransport, type BoundApi } from "../bind.ts";
 
 const [MAJOR, MINOR] =
@@ -67,11 +75,6 @@ const LISTENERS = {
 
 const LISTENER_ENTRIES = Object.entries(LISTENERS);
 
-interface Waiter<T> {
-  resolve: (value: T) => void;
-  reject: (error: unknown) => void;
-}
-
 /** A `node:net` socket as a {@linkcode RawConn}: methods on the prototype, state in fields. */
 class SocketConn extends PushedReads implements RawConn {
   readonly localAddr: Addr;
@@ -81,7 +84,8 @@ class SocketConn extends PushedReads implements RawConn {
   #path: string | undefined;
   #ended = false;
   #failure: unknown;
-  #drainWaiter: Waiter<void> | null = null;
+  /** The write Node is still taking (it said to wait for `drain`). */
+  #writer: WriteHandler | null = null;
   #watcher: CloseWatcher | undefined;
 
   /**
@@ -127,16 +131,18 @@ class SocketConn extends PushedReads implements RawConn {
   }
 
   onDrain(): void {
-    this.#drainWaiter?.resolve();
-    this.#drainWaiter = null;
+    const writer = this.#writer;
+    this.#writer = null;
+    writer?.written();
   }
 
   onClose(): void {
     this.#ended = true;
     this.wake();
     // `?.`: an error only for a waiting write (one per closed connection costs ~4 µs).
-    this.#drainWaiter?.reject(this.#writeError("write to"));
-    this.#drainWaiter = null;
+    const writer = this.#writer;
+    this.#writer = null;
+    writer?.error(this.#writeError("write to"));
     const watcher = this.#watcher;
     this.#watcher = undefined;
     watcher?.socketClosed(
@@ -193,18 +199,15 @@ class SocketConn extends PushedReads implements RawConn {
     return socketError(this.#failure, `${what} ${this.#peer}`);
   }
 
-  write(bytes: Uint8Array): Promise<void> | undefined {
+  write(bytes: Uint8Array, handler: WriteHandler): boolean {
     const socket = this.#socket;
     if (socket.destroyed || socket.writableEnded) {
-      return Promise.reject(this.#writeError("write to"));
+      return failLater(handler, this.#writeError("write to"));
     }
     // No callback: Node 22+ schedules a tick per write that has one (3-5% of ping-pong CPU).
-    if (socket.write(bytes)) return undefined;
-    return new Promise<void>((resolve, reject) => {
-      this.#drainWaiter = { resolve, reject };
-    }).catch((error) => {
-      throw toTcpError(error, `write to ${this.#peer}`);
-    });
+    if (socket.write(bytes)) return true;
+    this.#writer = handler;
+    return false;
   }
 
   /**

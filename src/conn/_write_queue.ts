@@ -6,6 +6,7 @@
  */
 import type { Watchdog } from "../_watchdog.ts";
 import { Fifo } from "../_fifo.ts";
+import type { WriteHandler } from "../transport.ts";
 
 interface PendingWrite {
   bytes: Uint8Array;
@@ -15,7 +16,10 @@ interface PendingWrite {
   reject?: (error: unknown) => void;
 }
 
-/** The subclass's method that sends bytes: `undefined` when the transport took them at once, else a promise. */
+/**
+ * The subclass's method that sends bytes: `true` when the transport took them
+ * at once, else `false`, and the queue (a {@linkcode WriteHandler}) is told later.
+ */
 export const SEND = Symbol("send");
 /** The subclass's method called after each slice the transport took. */
 export const SENT = Symbol("sent");
@@ -43,14 +47,15 @@ const COALESCE_MAX = 64 * 1024;
 
 /**
  * Writes in order, with a count of the bytes waiting. The pump is a loop
- * while the transport takes bytes at once (the usual case on Bun and Node: a
- * write then costs no promise) and promise callbacks while it does not. A
- * subclass says how bytes are sent and hears about each slice sent: the
+ * while the transport takes bytes at once (the usual case on Bun and Node)
+ * and the transport's callbacks while it does not (the queue is the
+ * transport's {@linkcode WriteHandler}): a write costs the queue no promise.
+ * A subclass says how bytes are sent and hears about each slice sent: the
  * connection's write side is one, so that a queue costs no extra object.
  */
-export abstract class WriteQueue {
-  /** Hands bytes to the transport: `undefined` when it took them at once. */
-  protected abstract [SEND](bytes: Uint8Array): Promise<void> | undefined;
+export abstract class WriteQueue implements WriteHandler {
+  /** Hands bytes to the transport: `true` when it took them at once, else it tells the queue. */
+  protected abstract [SEND](bytes: Uint8Array): boolean;
   /** The transport took `length` bytes. */
   protected abstract [SENT](length: number): void;
   /** A send failed: the error the waiting writes get. */
@@ -184,7 +189,7 @@ export abstract class WriteQueue {
 
   /**
    * Hands slices to the transport while it takes them at once; a slice it
-   * takes later resumes the pump from its promise.
+   * takes later resumes the pump from {@linkcode WriteQueue.written}.
    */
   #pump(): void {
     this.#pumping = true;
@@ -196,21 +201,19 @@ export abstract class WriteQueue {
         : item.bytes.subarray(item.offset, end);
       item.offset = end;
       this.#inFlight = slice.length;
-      const sending = this[SEND](slice);
-      if (sending !== undefined) {
+      if (!this[SEND](slice)) {
         // Only a slice the transport did not take at once waits, and has a deadline.
         this.#watchdog?.arm();
-        sending.then(this.#sentLater, this.#failed);
         return;
       }
     } while (this.#sent());
   }
 
-  /** `#sent()` for a slice that waited (its deadline is over), then the pump goes on. */
-  #sentLater = (): void => {
+  /** The transport took the slice that waited (its deadline is over): the pump goes on. */
+  written(): void {
     this.#watchdog?.disarm();
     if (this.#sent()) this.#pump();
-  };
+  }
 
   /** Accounts for the slice the transport took; tells whether more waits. */
   #sent(): boolean {
@@ -225,11 +228,12 @@ export abstract class WriteQueue {
     return this.#current !== undefined || this.#stopped();
   }
 
-  #failed = (error: unknown): void => {
+  /** The slice that waited failed: so does every queued write. */
+  error(error: unknown): void {
     this.#watchdog?.disarm();
     this.clear(this[SEND_FAILED](error));
     this.#stopped();
-  };
+  }
 
   /** The pump stops: nothing waits. @returns false, for `#sent()`. */
   #stopped(): false {

@@ -21,22 +21,21 @@ class ScriptedQueue extends WriteQueue {
     this.#script = script;
   }
 
-  [SEND](bytes: Uint8Array): Promise<void> | undefined {
+  [SEND](bytes: Uint8Array): boolean {
     assert.equal(this.#waiting, false, "asked to send while a slice waits");
     this.sends++;
     const later = this.#script[this.#turn++ % this.#script.length];
     if (!later) {
       this.taken.push(...bytes);
-      return undefined;
+      return true;
     }
     this.#waiting = true;
-    return new Promise((resolve) =>
-      setTimeout(() => {
-        this.#waiting = false;
-        this.taken.push(...bytes);
-        resolve();
-      }, 0)
-    );
+    setTimeout(() => {
+      this.#waiting = false;
+      this.taken.push(...bytes);
+      this.written();
+    }, 0);
+    return false;
   }
 
   [SENT](length: number): void {

@@ -125,8 +125,8 @@ export class WriteSide extends WriteQueue {
     }
   }
 
-  protected [SEND](bytes: Uint8Array): Promise<void> | undefined {
-    return this.raw.write(bytes);
+  protected [SEND](bytes: Uint8Array): boolean {
+    return this.raw.write(bytes, this);
   }
 
   protected [SENT](length: number): void {
