@@ -135,8 +135,13 @@ const PATHS: Record<string, (n: number, sync: boolean) => Promise<void>> = {
   },
 };
 
-/** The paths that answer each chunk from forEach() (the Deno CLI's pipe is not one). */
-const EACH = new Set(["forEach() echo", "the CLI's echo (raw)"]);
+/** The paths that answer each chunk from a forEach() loop: pipes between connections are one. */
+const EACH = new Set([
+  "forEach() echo",
+  "pipeTo() another connection, with a signal",
+  "the CLI's echo (raw)",
+  "the CLI's echo (raw, reading into memory it gives, as on Deno)",
+]);
 
 for (const sync of [true, false]) {
   describe(`the fast path over a transport that answers ${sync ? "at once" : "later"}`, () => {
@@ -151,9 +156,10 @@ for (const sync of [true, false]) {
         assert.equal(large.clock, small.clock, "clock reads");
         // The shared ticker's first; one per deadline only for the close's (30 s, its own).
         assert.ok(small.timers <= 3, `at most one timer per deadline, got ${small.timers}`);
-        // write()'s settled promise holds forEach() back for no reaction: a chunk costs none.
+        // write()'s settled promise holds forEach() back for no reaction, and a transport
+        // that answers later calls the core back, as it does for reads: a chunk costs none.
         // (Bun's await calls a replaced then() too: a few either way, never one per chunk.)
-        if (sync && EACH.has(name)) {
+        if (EACH.has(name)) {
           const more = large.thens - small.thens;
           assert.ok(
             more < 10,
@@ -164,3 +170,16 @@ for (const sync of [true, false]) {
     }
   });
 }
+
+test("a pipe over a transport that answers at once moves every chunk before pipeTo() returns: no promise per chunk", async () => {
+  for (const readsInto of [false, true]) {
+    const { conn } = connOver(1_000, true, readsInto);
+    const raw = scripted([], true);
+    const to = new Conn(raw, DEADLINES);
+    const piped = conn.readable.pipeTo(to.writable, { signal: new AbortController().signal });
+    // Nothing awaited yet: a promise per chunk would have moved the first chunk at most.
+    assert.equal(concat(raw.sent).length, total(1_000), `readsInto: ${readsInto}`);
+    await piped;
+    await conn.close();
+  }
+});

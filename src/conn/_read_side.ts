@@ -27,6 +27,7 @@ import {
   PendingRead,
   PULL_CHUNK,
   type ReadHost,
+  type ReadTarget,
   toResult,
 } from "./_reads.ts";
 
@@ -65,7 +66,9 @@ export class ReadSide implements ReadHost {
    */
   #inflight: ReadHandler | undefined;
   /** A read its caller gave up ({@linkcode ReadSide.abandon}) that the transport still has. */
-  #orphan: PendingRead | undefined;
+  #orphan: PendingRead | Loop | undefined;
+  /** The each-loop in progress, whether it waits on the transport or on its `fn`. */
+  #loop: EachLoop<unknown> | undefined;
 
   /**
    * @param owner The connection.
@@ -123,18 +126,22 @@ export class ReadSide implements ReadHost {
   }
 
   /**
-   * Gives up the read that waits on the transport, if one does (a pipe
-   * stopped by its signal): it settles now as the end of the stream, and
-   * what the transport brings it is kept for the next read. Nothing is lost.
+   * Gives up the read in progress (a pipe stopped by its signal): a read
+   * settles now as the end of the stream, a loop ends, and what the
+   * transport brings either is kept for the next read. Nothing is lost.
    */
   abandon(): void {
     const read = this.#inflight;
-    if (!(read instanceof PendingRead)) return;
-    this.#inflight = undefined;
-    // A read that waited for an orphan's bytes leaves them to the next read.
-    this.#orphan ??= read;
+    const loop = this.#loop;
+    if (loop === undefined && !(read instanceof PendingRead)) return;
+    if (read !== undefined) {
+      this.#inflight = undefined;
+      // A read that waited for an orphan's bytes leaves them to the next read.
+      this.#orphan ??= read as PendingRead | Loop;
+    }
     this.#endRead();
-    read.resolve(read.asResult ? DONE : null);
+    if (loop !== undefined) loop.stop();
+    else (read as PendingRead).resolve((read as PendingRead).asResult ? DONE : null);
   }
 
   /**
@@ -162,8 +169,9 @@ export class ReadSide implements ReadHost {
    * A frame that needs more asks the transport again, in a loop: a transport
    * that answers at once (from many small chunks queued) must not recurse.
    */
-  [ON_READ](read: PendingRead, bytes: Uint8Array | null): void {
-    if (read === this.#orphan) return this.#adopt(read, bytes);
+  [ON_READ](given: PendingRead | Loop, bytes: Uint8Array | null): void {
+    if (given === this.#orphan) return this.#adopt(given, bytes);
+    const read = given as PendingRead;
     if (this.#inflight === read) this.#inflight = undefined;
     if (read.looping) {
       read.next = bytes;
@@ -210,7 +218,11 @@ export class ReadSide implements ReadHost {
     if (buffered !== undefined) return loop.chunk(buffered, true);
     if (this.#eof) return loop.chunk(null, true);
     this.#inflight = loop;
-    if (this.#orphan === undefined) this.raw.read(loop);
+    // With an orphan, the transport has its read: its bytes come to this loop (#adopt).
+    if (this.#orphan === undefined) {
+      if (loop.into !== undefined) this.raw.readInto!(loop.into, loop);
+      else this.raw.read(loop);
+    }
     // Only a read left waiting has a deadline: a chunk's is its own, a frame's covers its chunks.
     if (this.#inflight !== loop || this.#readDog === undefined) return;
     if (loop.decoder === undefined) this.#readDog.arm();
@@ -265,17 +277,26 @@ export class ReadSide implements ReadHost {
     read.reject(this.#owner[FAIL](error));
   }
 
-  /** `forEach()` and `forEachFrame()`: a loop that reads until the end of the stream. */
-  each<T>(decoder: Decoder<T> | undefined, fn: (item: T) => unknown): Promise<void> {
+  /**
+   * `forEach()`, `forEachFrame()` and pipes: a loop that reads until the end
+   * of the stream; a pipe's `readTarget` says where (see {@linkcode ReadTarget}).
+   */
+  each<T>(
+    decoder: Decoder<T> | undefined,
+    fn: (item: T) => unknown,
+    readTarget?: ReadTarget,
+  ): Promise<void> {
     if (typeof fn !== "function") {
       return Promise.reject(new TypeError("Cannot read: forEach needs a function"));
     }
     const refused = this.#refuseRead();
     if (refused) return refused;
     this.#reading = true;
-    return new Promise((resolve, reject) =>
-      new EachLoop(this, decoder, fn, resolve, reject).start()
-    );
+    return new Promise((resolve, reject) => {
+      const loop = new EachLoop(this, decoder, fn, resolve, reject, readTarget);
+      this.#loop = loop as EachLoop<unknown>;
+      loop.start();
+    });
   }
 
   /** A chunk: from the buffer, else from the transport. */
@@ -356,7 +377,7 @@ export class ReadSide implements ReadHost {
    * What the transport brought an orphan: kept for the next read, which gets
    * it now if it waits (and asks the transport for more when it needs more).
    */
-  #adopt(orphan: PendingRead, bytes: Uint8Array | null): void {
+  #adopt(orphan: PendingRead | Loop, bytes: Uint8Array | null): void {
     this.#orphan = undefined;
     // An orphan that read into a pipe's buffer: its bytes are copied out of it.
     const kept = bytes !== null && orphan.into !== undefined ? bytes.slice() : bytes;
@@ -396,6 +417,7 @@ export class ReadSide implements ReadHost {
 
   #endRead(): void {
     this.#reading = false;
+    this.#loop = undefined;
     this.#readDog?.disarm();
   }
 

@@ -43,7 +43,8 @@ export function toResult<T>(value: T | null): IteratorResult<T, undefined> {
  */
 export interface ReadHost {
   [NEXT]<T>(decoder?: Decoder<T>): Promise<IteratorResult<T | Uint8Array, undefined>>;
-  [ON_READ](read: PendingRead, bytes: Uint8Array | null): void;
+  /** Also a stopped loop's, whose read was given up: its bytes are kept for the next read. */
+  [ON_READ](read: PendingRead | Loop, bytes: Uint8Array | null): void;
   [ON_READ_ERROR](read: { reject(error: unknown): void }, error: unknown): void;
   [PULL_CHUNK](loop: Loop): void;
   [CHUNK_ARRIVED](bytes: Uint8Array | null, loop: Loop): Uint8Array | null;
@@ -148,11 +149,21 @@ export class ReadIterator<T> implements AsyncIterableIterator<T, undefined, unde
 export interface Loop extends ReadHandler {
   /** For frames: the decoder (chunks go through the host's buffer). */
   readonly decoder: Decoder<unknown> | undefined;
+  /** Where the transport reads the next chunk into, when set (a pipe's reused buffer). */
+  readonly into: Uint8Array | undefined;
   /** @param counted Whether the host counted the bytes already (it had buffered them). */
   chunk(bytes: Uint8Array | null, counted?: boolean): void;
   /** Takes what is buffered, then asks for more. */
   start(): void;
 }
+
+/**
+ * A pipe's choice of where the transport reads the next chunk into, after
+ * each chunk (`null` at the end): a buffer of its own, reused, or
+ * `undefined` for a new chunk of the transport's. A chunk read into the
+ * buffer is a view of it: `fn`'s promise settles once its bytes are out.
+ */
+export type ReadTarget = (last: Uint8Array | null) => Uint8Array | undefined;
 
 /**
  * `conn.forEach(fn)` and `conn.forEachFrame(codec, fn)`: each chunk, or each
@@ -166,9 +177,12 @@ export interface Loop extends ReadHandler {
 export class EachLoop<T> implements Loop {
   readonly decoder: Decoder<T> | undefined;
   readonly reject: (error: unknown) => void;
+  into: Uint8Array | undefined;
   readonly #host: ReadHost;
   readonly #fn: (item: T) => unknown;
   readonly #resolve: () => void;
+  readonly #readTarget: ReadTarget | undefined;
+  #stopped = false;
   #eof = false;
   #busy = false;
   #arrived = false;
@@ -181,16 +195,19 @@ export class EachLoop<T> implements Loop {
     fn: (item: T) => unknown,
     resolve: () => void,
     reject: (error: unknown) => void,
+    readTarget?: ReadTarget,
   ) {
     this.#host = host;
     this.decoder = decoder;
     this.#fn = fn;
     this.#resolve = resolve;
     this.reject = reject;
+    this.#readTarget = readTarget;
   }
 
   /** Hands over what is buffered already (frames), then asks for more. */
   start(): void {
+    if (this.#stopped) return;
     try {
       if (this.decoder !== undefined && !this.#drain()) return;
     } catch (error) {
@@ -205,6 +222,8 @@ export class EachLoop<T> implements Loop {
    * @param counted Whether the host counted it already (bytes it had buffered).
    */
   chunk(bytes: Uint8Array | null, counted = false): void {
+    // The read was given up ({@linkcode EachLoop.stop}): what it brought is the connection's.
+    if (this.#stopped) return this.#host[ON_READ](this, bytes);
     if (this.#busy) {
       this.#next = bytes;
       this.#nextCounted = counted;
@@ -216,12 +235,13 @@ export class EachLoop<T> implements Loop {
       for (;;) {
         const chunk = counted ? bytes : this.#host[CHUNK_ARRIVED](bytes, this);
         if (chunk === null) this.#eof = true;
+        if (this.#readTarget) this.into = this.#readTarget(chunk);
         const go = this.decoder !== undefined
           ? this.#drain()
           : chunk === null
           ? this.#end()
           : this.#call(chunk as T);
-        if (!go) return;
+        if (!go || this.#stopped) return;
         this.#arrived = false;
         this.#host[PULL_CHUNK](this);
         if (!this.#arrived) return;
@@ -237,6 +257,15 @@ export class EachLoop<T> implements Loop {
 
   error(error: unknown): void {
     this.#host[ON_READ_ERROR](this, error);
+  }
+
+  /**
+   * Ends the loop now (a pipe stopped by its signal): nothing more goes to
+   * `fn`, and its promise resolves. The host has given up its read already.
+   */
+  stop(): void {
+    this.#stopped = true;
+    this.#resolve();
   }
 
   /**
@@ -269,6 +298,7 @@ export class EachLoop<T> implements Loop {
   }
 
   #end(error?: unknown, failed = false): false {
+    if (this.#stopped) return false;
     this.#host[LOOP_ENDED]();
     if (failed) this.reject(error);
     else this.#resolve();

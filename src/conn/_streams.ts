@@ -10,6 +10,9 @@ import { RESOLVED } from "./_write_queue.ts";
 /** Conn's getter: whether its runtime reads into memory it is given (Deno). @internal */
 export const READS_INTO: unique symbol = Symbol("readsInto");
 
+/** Conn's `forEach()` that reads where a {@linkcode ReadTarget} says, for pipes. @internal */
+export const PIPE_EACH: unique symbol = Symbol("pipeEach");
+
 /** Conn's method that gives up the read in progress, keeping what it brings for the next read. @internal */
 export const ABANDON_READ: unique symbol = Symbol("abandonRead");
 
@@ -114,8 +117,6 @@ export class ConnWritable extends WritableStream<Uint8Array> {
   }
 }
 
-const view = (buffer: Uint8Array, n: number | null) => n === null ? null : buffer.subarray(0, n);
-
 /**
  * pipeTo() between two connections, as the Streams standard's pipe loop
  * behaves. A signal costs one listener for the whole pipe, nothing per chunk:
@@ -140,7 +141,7 @@ function pipeConns(
   return new Promise<void>((resolve, reject) => {
     const stopListening = onAbort(signal, () => {
       loop.stopped = true;
-      // The read the loop waits on is given up: what it brings stays the connection's.
+      // The loop ends, and the read it waits on is given up: what it brings stays the connection's.
       from[ABANDON_READ]();
       shutdown(reader, writer, options, signal.reason).catch(reject);
     }, from);
@@ -178,7 +179,14 @@ async function shutdown(
   throw reason;
 }
 
-/** The pipe's read/write loop; it returns quietly once `loop.stopped` (the signal aborted). */
+/**
+ * The pipe's loop: the source's `forEach()`, each chunk written to the
+ * destination, so that a chunk costs no promise while the destination takes
+ * it below its high-water mark. Where the source reads into memory it is
+ * given (Deno), bulk goes through one reused buffer, and a chunk read into it
+ * is flushed before it is read into again. It returns quietly once
+ * `loop.stopped` (the signal aborted).
+ */
 async function pipeLoop(
   reader: ReadableStreamDefaultReader<Uint8Array>,
   from: Conn,
@@ -187,36 +195,36 @@ async function pipeLoop(
   { preventClose = false, preventAbort = false, preventCancel = false }: PipeOptions,
   loop = { stopped: false },
 ): Promise<void> {
-  const reuse = (from as Conn & { [READS_INTO]: boolean })[READS_INTO];
+  const reuse = from[READS_INTO];
   let buffer: Uint8Array | undefined;
-  for (;;) {
-    let chunk: Uint8Array | null;
-    try {
-      chunk = buffer ? view(buffer, await from.readInto(buffer)) : await from.read();
-    } catch (error) {
-      if (loop.stopped) return;
-      // The source failed: abort the destination unless told not to.
-      if (!preventAbort) await writer.abort(error).catch(() => {});
-      throw error;
-    }
-    if (loop.stopped) return;
-    if (chunk === null) break;
-    try {
-      // A write taken below the high-water mark returns RESOLVED: no await, no microtask.
+  // Once a big chunk came the buffer is read into; after a small one, the transport's chunks again.
+  const readTarget = (last: Uint8Array | null) => {
+    if (!reuse || last === null) return undefined;
+    if (last.length >= PIPE_BUFFER / 4) buffer ??= new Uint8Array(PIPE_BUFFER);
+    else if (last.length < PIPE_SMALL) buffer = undefined;
+    return buffer;
+  };
+  let writeFailed = false;
+  const failed = (error: unknown): never => {
+    writeFailed = true;
+    throw error;
+  };
+  try {
+    await from[PIPE_EACH]((chunk) => {
+      // A write taken below the high-water mark returns RESOLVED: the next chunk comes at once.
       const written = to.write(chunk);
-      if (written !== RESOLVED) await written;
-      // The buffer is read into again: the destination must be done with it first.
-      if (buffer) await to.flush();
-    } catch (error) {
-      if (loop.stopped) return;
-      // The destination failed: cancel the source unless told not to.
-      if (!preventCancel) await reader.cancel(error).catch(() => {});
-      throw error;
-    }
+      if (buffer === undefined || chunk.buffer !== buffer.buffer) {
+        return written === RESOLVED ? written : written.catch(failed);
+      }
+      return written.then(() => to.flush()).catch(failed);
+    }, readTarget);
+  } catch (error) {
     if (loop.stopped) return;
-    if (!reuse) continue;
-    if (chunk.length >= PIPE_BUFFER / 4) buffer ??= new Uint8Array(PIPE_BUFFER);
-    else if (chunk.length < PIPE_SMALL) buffer = undefined;
+    // The destination failed: cancel the source, else abort the destination, unless told not to.
+    if (writeFailed) {
+      if (!preventCancel) await reader.cancel(error).catch(() => {});
+    } else if (!preventAbort) await writer.abort(error).catch(() => {});
+    throw error;
   }
-  if (!preventClose) await writer.close();
+  if (!loop.stopped && !preventClose) await writer.close();
 }

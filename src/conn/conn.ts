@@ -8,8 +8,15 @@ import { formatAddr } from "../_address.ts";
 import { Watchdog } from "../_watchdog.ts";
 import { type ConnCore, type ConnState, CUT, FAIL, PEER, STATE, UNTIL_END } from "./_core.ts";
 import { WriteSide } from "./_write_side.ts";
-import { ABANDON_READ, ConnReadable, ConnWritable, ON_ABORT, READS_INTO } from "./_streams.ts";
-import { ReadIterator } from "./_reads.ts";
+import {
+  ABANDON_READ,
+  ConnReadable,
+  ConnWritable,
+  ON_ABORT,
+  PIPE_EACH,
+  READS_INTO,
+} from "./_streams.ts";
+import { ReadIterator, type ReadTarget } from "./_reads.ts";
 import { ReadSide } from "./_read_side.ts";
 import type { Codec, Decoder } from "../codec/codec.ts";
 import { DelimiterCodec } from "../codec/delimiter_codec.ts";
@@ -563,6 +570,11 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, ConnCor
   /** For pipes: see {@linkcode ReadSide.abandon}. @internal */
   [ABANDON_READ](): void {
     this.#reads.abandon();
+  }
+
+  /** For pipes: `forEach()`, reading where `readTarget` says. @internal */
+  [PIPE_EACH](fn: (chunk: Uint8Array) => unknown, readTarget: ReadTarget): Promise<void> {
+    return this.#reads.each(undefined, fn, readTarget);
   }
 
   /** For pipes: whether the runtime reads into memory it is given (Deno). @internal */
