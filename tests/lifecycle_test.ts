@@ -18,6 +18,7 @@ import {
 } from "../mod.ts";
 import type { CloseWatcher } from "../src/transport.ts";
 import { within } from "./_helpers.ts";
+import { scripted } from "./_scripted.ts";
 
 const ADDR = { transport: "tcp", hostname: "127.0.0.1", port: 1 } as const;
 const never = () => new Promise<never>(() => {});
@@ -166,6 +167,31 @@ describe("a connection's life over a transport that stalls", () => {
     void conn.close().catch(() => {});
     assert.ok(t.log.unrefTimers >= 2, `${t.log.unrefTimers} timers unref'd`);
     conn.abort();
+  });
+
+  test("a pipe stopped by its signal while a write waits leaves the source free to read on", async () => {
+    for (const readsInto of [false, true]) {
+      const source = new Conn(scripted(["one", "two"], true, readsInto));
+      const to = new Conn(stalled().raw, { writeHighWaterMark: 0 }); // takes nothing
+      const controller = new AbortController();
+      const piped = source.readable.pipeTo(to.writable, {
+        signal: controller.signal,
+        preventAbort: true,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      const reason = new Error("stop");
+      controller.abort(reason);
+      await assert.rejects(piped, (error) => error === reason);
+      // "one" waits in the destination's queue; the source's loop is over, its next read is free.
+      assert.equal(
+        new TextDecoder().decode((await source.read())!),
+        "two",
+        `readsInto ${readsInto}`,
+      );
+      assert.equal(await source.read(), null);
+      source.abort();
+      to.abort();
+    }
   });
 
   test("cancelling readable stops reading only: queued writes still go out", async () => {
