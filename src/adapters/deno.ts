@@ -245,7 +245,7 @@ class DenoRawConn implements RawConn, Probed {
     else if (n < this.#size / 4) this.#size = Math.max(this.#size / 2, MIN_READ);
     if (n <= COPY_MAX) {
       const bytes = allocate(n);
-      bytes.set(n === buffer.length ? buffer : buffer.subarray(0, n));
+      bytes.set(n === buffer.length ? buffer : new Uint8Array(buffer.buffer, buffer.byteOffset, n));
       return bytes;
     }
     this.#used += n;
