@@ -130,8 +130,7 @@ export interface ReadHandler {
 
 /**
  * Where {@linkcode RawConn.write} reports a write it did not finish at once:
- * exactly one method is called, once, never from inside a call of the core's
- * (`write()` itself, or an `abort()` that fails the write).
+ * exactly one method is called, once, never before `write()` returns.
  */
 export interface WriteHandler {
   /** The runtime took every byte. */

@@ -114,8 +114,8 @@ export function socketError(failure: unknown, what: string): Error {
 }
 
 /**
- * A write that failed, reported to its handler in a microtask: after the
- * `write()` or `abort()` that found it failed has returned, as the contract says.
+ * A write refused at once (the socket is gone), reported to its handler in a
+ * microtask: after `write()` has returned, as the contract says.
  *
  * @param handler The write's handler.
  * @param error Why.

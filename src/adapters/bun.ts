@@ -199,8 +199,7 @@ class SocketState extends PushedReads implements RawConn {
     this.onEnd();
     const writer = this.#writer;
     this.#writer = null;
-    // Later: Bun closes inside terminate(), and the core's abort must be over first.
-    if (writer) failLater(writer.handler, this.#error("write to"));
+    writer?.handler.error(this.#error("write to"));
     this.#closeWaiter?.();
     // Once: Bun may report both `error` and `close`.
     const watcher = this.#watcher;

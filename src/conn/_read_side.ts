@@ -141,7 +141,7 @@ export class ReadSide implements ReadHost {
     }
     this.#endRead();
     if (loop !== undefined) loop.stop();
-    else (read as PendingRead).resolve((read as PendingRead).asResult ? DONE : null);
+    else if (read instanceof PendingRead) read.resolve(read.asResult ? DONE : null);
   }
 
   /**

@@ -635,12 +635,13 @@ export class Conn implements AsyncIterable<Uint8Array>, AsyncDisposable, ConnCor
 
   /** A transport's error as the connection's failure: it ends `failed` unless it ended already. */
   #fail(error: unknown): TcpError {
-    if (this.#state === "failed") return this.#cut!;
+    // Ended, or being cut (a transport may report inside the abort that cuts it): the first reason stands.
+    if (this.#cut) return this.#cut;
     const failure = error instanceof TcpError
       ? error
       : new ConnectionClosedError(`Cannot use ${this.#peer}: ${error}`, { cause: error });
-    if (this.#state === "closed") return this.#cut ?? failure;
-    this.#cutAt("failed", failure);
+    // Closed by the socket's own clean end: nothing is left to cut.
+    if (this.#state !== "closed") this.#cutAt("failed", failure);
     return failure;
   }
 
